@@ -1,0 +1,1 @@
+//! Sluice, an SMPP gateway and router.
