@@ -11,12 +11,20 @@
 //! - [`encoding`]: GSM 03.38 (packed and unpacked), Latin-1, UCS-2, UDH and segmentation.
 //! - [`session`]: bind states, the who-may-send-what matrix, sequence numbers, the window and timers.
 
+mod codec;
 pub mod command_id;
 pub mod encoding;
+pub mod frame;
 pub mod header;
+pub mod pdu;
 pub mod receipt;
 pub mod status;
+pub mod tlv;
+pub mod types;
 
+pub use codec::Fault;
 pub use command_id::CommandId;
+pub use frame::{FrameError, DEFAULT_MAX_PDU_LEN};
 pub use header::{Header, SequenceNumber, HEADER_LEN};
+pub use pdu::{Body, Pdu, PduError};
 pub use status::CommandStatus;

@@ -144,7 +144,10 @@ mod tests {
 
     #[test]
     fn known_statuses_have_names() {
-        assert_eq!(CommandStatus::ESME_RTHROTTLED.name(), Some("ESME_RTHROTTLED"));
+        assert_eq!(
+            CommandStatus::ESME_RTHROTTLED.name(),
+            Some("ESME_RTHROTTLED")
+        );
         assert_eq!(CommandStatus(0x58), CommandStatus::ESME_RTHROTTLED);
         assert_eq!(CommandStatus::ESME_RINVBCASTCHANIND.0, 0x112);
     }
