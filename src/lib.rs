@@ -1,1 +1,11 @@
 //! Sluice, an SMPP gateway and router.
+//!
+//! The flow of a message: an ESME's `submit_sm` (or an HTTP request) → validate (addresses, sender-ID registry, coding,
+//! rate) → route (longest prefix, per account and class, least cost, carriers that can carry the sender) → the chosen
+//! carrier's priority queue → `submit_sm_resp` with Sluice's id → a carrier session sends it within its window and rate →
+//! the carrier's id is recorded against ours → the carrier's receipt is matched → a receipt `deliver_sm` goes to the
+//! client's bind (or its webhook).
+
+pub mod message;
+pub mod queue;
+pub mod routing;

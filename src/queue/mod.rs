@@ -1,0 +1,341 @@
+//! Per-carrier priority queue: strict priority by class with a guaranteed minimum share for lower classes, expiry, and
+//! bounds in messages and bytes.
+//!
+//! Policy only: no I/O, no clock (`now` is passed in), no locks. The gateway wraps one queue per carrier in a mutex.
+//!
+//! Scheduling: the highest-priority non-empty class is served, except that each lower class earns credit (its
+//! `min_share`, in thousandths) on every pick it waits through, and is served as soon as it has earned a whole pick. So an
+//! OTP submitted behind 10,000 queued marketing messages goes out next (or after at most the one marketing message that is
+//! due), and marketing still gets at least its share while OTPs flow.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::message::Class;
+
+/// What the queue needs to know about an item.
+pub trait Queued {
+    /// Its class.
+    fn class(&self) -> Class;
+    /// When it must no longer be sent.
+    fn expires_at(&self) -> Instant;
+    /// Bytes it holds, for the byte bound.
+    fn size(&self) -> usize;
+}
+
+/// Queue limits and class shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueLimits {
+    /// Most messages queued.
+    pub max_messages: usize,
+    /// Most bytes queued.
+    pub max_bytes: usize,
+    /// Per class, in [`Class::ALL`] order: the least share of sends (thousandths) it gets while it waits.
+    pub min_share_permille: [u32; 4],
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        QueueLimits {
+            max_messages: 1_000_000,
+            max_bytes: 512 * 1024 * 1024,
+            min_share_permille: [0, 200, 100, 50],
+        }
+    }
+}
+
+/// The queue refused a message: it is at its bound. The item comes back so nothing is lost.
+#[derive(Debug)]
+pub struct QueueFull<T>(pub T);
+
+/// A bounded queue of items in four classes.
+#[derive(Debug)]
+pub struct PriorityQueue<T> {
+    classes: [VecDeque<T>; 4],
+    credit: [u32; 4],
+    bytes: usize,
+    limits: QueueLimits,
+}
+
+impl<T: Queued> PriorityQueue<T> {
+    /// An empty queue with these limits.
+    pub fn new(limits: QueueLimits) -> Self {
+        PriorityQueue {
+            classes: Default::default(),
+            credit: [0; 4],
+            bytes: 0,
+            limits,
+        }
+    }
+
+    /// Messages queued.
+    pub fn len(&self) -> usize {
+        self.classes.iter().map(VecDeque::len).sum()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.classes.iter().all(VecDeque::is_empty)
+    }
+
+    /// Messages queued in one class.
+    pub fn len_of(&self, class: Class) -> usize {
+        self.classes[class.index()].len()
+    }
+
+    /// Bytes queued.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// True when one more message of `size` bytes would not fit.
+    pub fn is_full_for(&self, size: usize) -> bool {
+        self.len() >= self.limits.max_messages || self.bytes + size > self.limits.max_bytes
+    }
+
+    /// Queues a new message at the back of its class, or hands it back when the queue is at a bound.
+    pub fn try_push(&mut self, item: T) -> Result<(), QueueFull<T>> {
+        if self.is_full_for(item.size()) {
+            return Err(QueueFull(item));
+        }
+        self.bytes += item.size();
+        self.classes[item.class().index()].push_back(item);
+        Ok(())
+    }
+
+    /// Puts a message back at the head of its class, ahead of everything else of that class: used for messages that were
+    /// in flight when a carrier failed. Never refused: it was already accepted, and losing it is not an option.
+    pub fn push_front(&mut self, item: T) {
+        self.bytes += item.size();
+        self.classes[item.class().index()].push_front(item);
+    }
+
+    /// The next message to send; messages found expired on the way are moved to `expired`, never returned.
+    pub fn pop(&mut self, now: Instant, expired: &mut Vec<T>) -> Option<T> {
+        loop {
+            let class = self.pick()?;
+            let item = self.classes[class].pop_front()?;
+            self.bytes -= item.size();
+            if item.expires_at() <= now {
+                expired.push(item);
+                continue;
+            }
+            return Some(item);
+        }
+    }
+
+    /// Chooses the class served next. Every non-empty class below the highest non-empty one earns its share on each pick;
+    /// one that has earned a whole pick is served (the highest such first) and spends it; otherwise the highest is served.
+    fn pick(&mut self) -> Option<usize> {
+        let top = self.classes.iter().position(|q| !q.is_empty())?;
+        for c in 0..4 {
+            if c > top && !self.classes[c].is_empty() {
+                self.credit[c] += self.limits.min_share_permille[c];
+            } else {
+                // Credit is for waiting behind a busier class, not banked while empty or on top.
+                self.credit[c] = 0;
+            }
+        }
+        match (top + 1..4).find(|&c| self.credit[c] >= 1000) {
+            Some(due) => {
+                self.credit[due] -= 1000;
+                Some(due)
+            }
+            None => Some(top),
+        }
+    }
+
+    /// Removes every expired message, wherever it is (so a stalled carrier's queue still reports expiry on time).
+    pub fn drain_expired(&mut self, now: Instant, expired: &mut Vec<T>) {
+        for q in &mut self.classes {
+            if !q.iter().any(|m| m.expires_at() <= now) {
+                continue;
+            }
+            let mut kept = VecDeque::with_capacity(q.len());
+            for m in q.drain(..) {
+                if m.expires_at() <= now {
+                    self.bytes -= m.size();
+                    expired.push(m);
+                } else {
+                    kept.push_back(m);
+                }
+            }
+            *q = kept;
+        }
+    }
+
+    /// Removes and returns the first message matching `pred` (used by `cancel_sm`).
+    pub fn remove_first(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
+        for q in &mut self.classes {
+            if let Some(pos) = q.iter().position(&mut pred) {
+                let item = q.remove(pos)?;
+                self.bytes -= item.size();
+                return Some(item);
+            }
+        }
+        None
+    }
+
+    /// Removes every message, e.g. to move them to another carrier.
+    pub fn drain_all(&mut self) -> Vec<T> {
+        self.bytes = 0;
+        self.classes.iter_mut().flat_map(|q| q.drain(..)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[derive(Debug, PartialEq)]
+    struct Item {
+        id: u32,
+        class: Class,
+        expires_at: Instant,
+    }
+
+    impl Queued for Item {
+        fn class(&self) -> Class {
+            self.class
+        }
+        fn expires_at(&self) -> Instant {
+            self.expires_at
+        }
+        fn size(&self) -> usize {
+            100
+        }
+    }
+
+    fn item(id: u32, class: Class, t0: Instant) -> Item {
+        Item {
+            id,
+            class,
+            expires_at: t0 + Duration::from_secs(300),
+        }
+    }
+
+    fn drain(q: &mut PriorityQueue<Item>, now: Instant) -> Vec<u32> {
+        let mut expired = Vec::new();
+        std::iter::from_fn(|| q.pop(now, &mut expired))
+            .map(|i| i.id)
+            .collect()
+    }
+
+    #[test]
+    fn an_otp_behind_ten_thousand_marketing_messages_goes_out_within_two_picks() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        for i in 0..10_000 {
+            q.try_push(item(i, Class::Marketing, t0)).unwrap();
+        }
+        let mut expired = Vec::new();
+        // Marketing is alone and flows; then an OTP arrives.
+        for _ in 0..37 {
+            q.pop(t0, &mut expired).unwrap();
+        }
+        q.try_push(item(99_999, Class::Otp, t0)).unwrap();
+        let next_two: Vec<u32> = (0..2)
+            .map(|_| q.pop(t0, &mut expired).unwrap().id)
+            .collect();
+        assert!(next_two.contains(&99_999), "{next_two:?}");
+    }
+
+    #[test]
+    fn marketing_gets_its_share_while_otps_flow() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        for i in 0..1000 {
+            q.try_push(item(i, Class::Otp, t0)).unwrap();
+            q.try_push(item(10_000 + i, Class::Marketing, t0)).unwrap();
+        }
+        let first_200 = &drain(&mut q, t0)[..200];
+        let marketing = first_200.iter().filter(|&&id| id >= 10_000).count();
+        // 5% of 200 picks.
+        assert_eq!(marketing, 10);
+    }
+
+    #[test]
+    fn classes_go_out_in_priority_order_when_shares_are_zero() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits {
+            min_share_permille: [0; 4],
+            ..QueueLimits::default()
+        });
+        q.try_push(item(4, Class::Marketing, t0)).unwrap();
+        q.try_push(item(3, Class::Notification, t0)).unwrap();
+        q.try_push(item(2, Class::Transactional, t0)).unwrap();
+        q.try_push(item(1, Class::Otp, t0)).unwrap();
+        assert_eq!(drain(&mut q, t0), vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn expired_messages_are_never_popped() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        q.try_push(Item {
+            id: 1,
+            class: Class::Otp,
+            expires_at: t0 + Duration::from_secs(1),
+        })
+        .unwrap();
+        q.try_push(item(2, Class::Otp, t0)).unwrap();
+        let mut expired = Vec::new();
+        let later = t0 + Duration::from_secs(2);
+        assert_eq!(q.pop(later, &mut expired).map(|i| i.id), Some(2));
+        assert_eq!(expired.iter().map(|i| i.id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn drain_expired_finds_expired_messages_anywhere() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        q.try_push(item(1, Class::Marketing, t0)).unwrap();
+        q.try_push(Item {
+            id: 2,
+            class: Class::Marketing,
+            expires_at: t0,
+        })
+        .unwrap();
+        let mut expired = Vec::new();
+        q.drain_expired(t0, &mut expired);
+        assert_eq!(expired.len(), 1);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.bytes(), 100);
+    }
+
+    #[test]
+    fn a_full_queue_hands_the_message_back() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits {
+            max_messages: 1,
+            ..QueueLimits::default()
+        });
+        q.try_push(item(1, Class::Otp, t0)).unwrap();
+        let QueueFull(back) = q.try_push(item(2, Class::Otp, t0)).unwrap_err();
+        assert_eq!(back.id, 2);
+    }
+
+    #[test]
+    fn requeued_messages_go_to_the_head_of_their_class() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits {
+            max_messages: 1,
+            ..QueueLimits::default()
+        });
+        q.try_push(item(2, Class::Otp, t0)).unwrap();
+        q.push_front(item(1, Class::Otp, t0));
+        assert_eq!(drain(&mut q, t0), vec![1, 2]);
+    }
+
+    #[test]
+    fn remove_first_takes_a_cancelled_message_out() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        q.try_push(item(1, Class::Otp, t0)).unwrap();
+        q.try_push(item(2, Class::Marketing, t0)).unwrap();
+        assert_eq!(q.remove_first(|i| i.id == 2).map(|i| i.id), Some(2));
+        assert_eq!(q.len(), 1);
+    }
+}
