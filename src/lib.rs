@@ -6,6 +6,8 @@
 //! the carrier's id is recorded against ours → the carrier's receipt is matched → a receipt `deliver_sm` goes to the
 //! client's bind (or its webhook).
 
+pub mod config;
+pub mod dlr;
 pub mod message;
 pub mod queue;
 pub mod routing;

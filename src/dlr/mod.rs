@@ -1,0 +1,225 @@
+//! Receipt correlation: the carrier's message id recorded against Sluice's, and carrier receipts matched back to it.
+//!
+//! Receipts can arrive before the `submit_sm_resp` that tells us the carrier's id (a receiver bind races the transmitter
+//! bind). Such an early receipt is held, bounded and briefly, and matched the moment the id is recorded. Carriers also
+//! disagree with themselves on id formats (hex in `submit_sm_resp`, decimal in the receipt text), so a lookup that misses
+//! tries the other base. No I/O and no clock: `now` is passed in.
+
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+
+use crate::message::{CarrierId, MessageId};
+
+/// A carrier's id for a message, upper-cased.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+struct CarrierKey(CarrierId, Box<str>);
+
+impl CarrierKey {
+    fn new(carrier: CarrierId, id: &str) -> Self {
+        CarrierKey(carrier, id.trim().to_ascii_uppercase().into_boxed_str())
+    }
+
+    /// The same id read in the other base: decimal digits as hex, hex digits as decimal.
+    fn other_base(&self) -> Option<CarrierKey> {
+        let id = &*self.1;
+        let other = if id.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{:X}", id.parse::<u64>().ok()?)
+        } else {
+            u64::from_str_radix(id, 16).ok()?.to_string()
+        };
+        (other != id).then(|| CarrierKey(self.0, other.into_boxed_str()))
+    }
+}
+
+/// What happened to a receipt handed to [`Correlator::match_receipt`].
+#[derive(Debug, PartialEq)]
+pub enum Match<R> {
+    /// It belongs to this message.
+    Matched(MessageId, R),
+    /// No message has this carrier id yet; the receipt is held until one does, or until it is too old.
+    Held,
+    /// No message has this carrier id and the hold is full; the receipt is given back.
+    Unmatched(R),
+}
+
+/// The correlation tables.
+#[derive(Debug)]
+pub struct Correlator<R> {
+    ids: DashMap<CarrierKey, (MessageId, Instant)>,
+    early: DashMap<CarrierKey, (R, Instant)>,
+    max_early: usize,
+}
+
+impl<R> Correlator<R> {
+    /// Tables holding at most `max_early` early receipts.
+    pub fn new(max_early: usize) -> Self {
+        Correlator {
+            ids: DashMap::new(),
+            early: DashMap::new(),
+            max_early,
+        }
+    }
+
+    /// Records that `carrier` knows our message `ours` as `carrier_id`. Returns a receipt for it that arrived early.
+    pub fn record(
+        &self,
+        carrier: CarrierId,
+        carrier_id: &str,
+        ours: MessageId,
+        now: Instant,
+    ) -> Option<R> {
+        let key = CarrierKey::new(carrier, carrier_id);
+        if let Some((_, (r, _))) = self.early.remove(&key) {
+            return Some(r);
+        }
+        if let Some(alt) = key.other_base() {
+            if let Some((_, (r, _))) = self.early.remove(&alt) {
+                return Some(r);
+            }
+        }
+        self.ids.insert(key, (ours, now));
+        None
+    }
+
+    /// Finds the message a carrier receipt is about, and forgets the mapping when `is_final`.
+    pub fn match_receipt(
+        &self,
+        carrier: CarrierId,
+        carrier_id: &str,
+        receipt: R,
+        is_final: bool,
+        now: Instant,
+    ) -> Match<R> {
+        let key = CarrierKey::new(carrier, carrier_id);
+        let found = self
+            .lookup(&key, is_final)
+            .or_else(|| key.other_base().and_then(|alt| self.lookup(&alt, is_final)));
+        match found {
+            Some(ours) => Match::Matched(ours, receipt),
+            None if self.early.len() < self.max_early => {
+                self.early.insert(key, (receipt, now));
+                Match::Held
+            }
+            None => Match::Unmatched(receipt),
+        }
+    }
+
+    fn lookup(&self, key: &CarrierKey, remove: bool) -> Option<MessageId> {
+        if remove {
+            self.ids.remove(key).map(|(_, (id, _))| id)
+        } else {
+            self.ids.get(key).map(|e| e.0)
+        }
+    }
+
+    /// Drops early receipts held longer than `hold` (returned, to be counted) and id mappings older than `keep` (whose
+    /// receipt never came).
+    pub fn expire(&self, now: Instant, hold: Duration, keep: Duration) -> Vec<R> {
+        let mut stale_keys = Vec::new();
+        for e in self.early.iter() {
+            if now.duration_since(e.value().1) >= hold {
+                stale_keys.push(e.key().clone());
+            }
+        }
+        let stale = stale_keys
+            .iter()
+            .filter_map(|k| self.early.remove(k))
+            .map(|(_, (r, _))| r)
+            .collect();
+        self.ids.retain(|_, (_, at)| now.duration_since(*at) < keep);
+        stale
+    }
+
+    /// Carrier ids awaiting a receipt.
+    pub fn pending(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Receipts held for an id not yet recorded.
+    pub fn held(&self) -> usize {
+        self.early.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: CarrierId = CarrierId(0);
+
+    #[test]
+    fn a_receipt_matches_the_recorded_id() {
+        let t0 = Instant::now();
+        let c = Correlator::new(10);
+        assert_eq!(c.record(C, "1a2b", MessageId(7), t0), None);
+        assert_eq!(
+            c.match_receipt(C, "1A2B", "r", true, t0),
+            Match::Matched(MessageId(7), "r")
+        );
+        assert_eq!(c.pending(), 0);
+    }
+
+    #[test]
+    fn an_intermediate_receipt_keeps_the_mapping_for_the_final_one() {
+        let t0 = Instant::now();
+        let c = Correlator::new(10);
+        c.record(C, "9", MessageId(1), t0);
+        assert_eq!(
+            c.match_receipt(C, "9", "enroute", false, t0),
+            Match::Matched(MessageId(1), "enroute")
+        );
+        assert_eq!(
+            c.match_receipt(C, "9", "final", true, t0),
+            Match::Matched(MessageId(1), "final")
+        );
+    }
+
+    #[test]
+    fn a_receipt_before_the_submit_sm_resp_is_held_and_matched_on_record() {
+        let t0 = Instant::now();
+        let c = Correlator::new(10);
+        assert_eq!(c.match_receipt(C, "ABC", "early", true, t0), Match::Held);
+        assert_eq!(c.record(C, "abc", MessageId(3), t0), Some("early"));
+        assert_eq!(c.held(), 0);
+    }
+
+    #[test]
+    fn hex_and_decimal_forms_of_one_id_match() {
+        let t0 = Instant::now();
+        let c = Correlator::new(10);
+        c.record(C, "FF", MessageId(5), t0);
+        assert_eq!(
+            c.match_receipt(C, "255", "r", true, t0),
+            Match::Matched(MessageId(5), "r")
+        );
+    }
+
+    #[test]
+    fn ids_of_different_carriers_do_not_mix() {
+        let t0 = Instant::now();
+        let c = Correlator::new(0);
+        c.record(CarrierId(1), "1", MessageId(5), t0);
+        assert_eq!(
+            c.match_receipt(CarrierId(2), "1", "r", true, t0),
+            Match::Unmatched("r")
+        );
+    }
+
+    #[test]
+    fn early_receipts_are_bounded_and_expire() {
+        let t0 = Instant::now();
+        let c = Correlator::new(1);
+        assert_eq!(c.match_receipt(C, "1", "a", true, t0), Match::Held);
+        assert_eq!(
+            c.match_receipt(C, "2", "b", true, t0),
+            Match::Unmatched("b")
+        );
+        let stale = c.expire(
+            t0 + Duration::from_secs(31),
+            Duration::from_secs(30),
+            Duration::from_secs(3600),
+        );
+        assert_eq!(stale, vec!["a"]);
+    }
+}
