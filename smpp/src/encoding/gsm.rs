@@ -446,6 +446,18 @@ mod tests {
         assert_eq!(packed_len(160, 0), 140);
     }
 
+    #[test]
+    fn encoding_packed_matches_packing_the_unpacked_septets() {
+        let text = "Price: 5€ [x] {y}";
+        for fill in 0..7 {
+            let mut direct = Vec::new();
+            encode_packed_into(text, fill, &mut direct).expect("GSM text");
+            let mut two_step = Vec::new();
+            pack_into(&encode(text).expect("GSM text"), fill, &mut two_step);
+            assert_eq!(direct, two_step, "fill {fill}");
+        }
+    }
+
     proptest! {
         #[test]
         fn pack_then_unpack_with_the_count_is_the_identity(

@@ -1,7 +1,7 @@
 //! Text encodings: GSM 03.38, Latin-1, UCS-2, UDH and segmentation.
 //!
 //! [`TextEncoding`] is the choice of alphabet an SMPP `data_coding` names; [`encode`] and [`decode`] turn text into
-//! `short_message` octets and back; [`udh`] reads and writes the User Data Header; [`split`] cuts a long text into
+//! `short_message` octets and back; [`udh`] reads and writes the User Data Header; [`split()`] cuts a long text into
 //! concatenated segments.
 
 pub mod gsm;
