@@ -227,7 +227,8 @@ mod tests {
             );
             o.remove(seq);
         }
-        assert!(o.heap_len() <= 2 * 1 + 17, "{}", o.heap_len());
+        // One live entry: the heap never holds more than twice the live entries plus the slack of 16.
+        assert!(o.heap_len() <= 2 + 16, "{}", o.heap_len());
         assert_eq!(o.drain_callers(), vec![0]);
     }
 
