@@ -1,4 +1,4 @@
-//! The knobs of one session: role, windows and timers (SMPP 3.4 §2.8, §2.9).
+//! The knobs of one session: role, windows and timers (SMPP 3.4 §2.8, §2.9, §7.2).
 
 use std::time::Duration;
 
@@ -13,15 +13,15 @@ pub struct Config {
     pub window: usize,
     /// The most requests from the peer that may await our answer at once; the next one is answered `ESME_RTHROTTLED`.
     pub inbound_window: usize,
-    /// How long a request we sent may wait for its response before it times out (SMPP 3.4 §2.9 `response_timer`).
+    /// How long a request we sent may wait for its response before it times out (SMPP 3.4 §7.2 `response_timer`).
     pub response_timeout: Duration,
-    /// How long nothing may be received before we send `enquire_link` (SMPP 3.4 §2.9 `enquire_link_timer`);
+    /// How long nothing may be received before we send `enquire_link` (SMPP 3.4 §7.2 `enquire_link_timer`);
     /// `Duration::ZERO` turns our probes off (we still answer the peer's).
     pub enquire_link_interval: Duration,
-    /// How long nothing may be received before we unbind (SMPP 3.4 §2.9 `inactivity_timer`); `None` never unbinds.
+    /// How long nothing may be received before we unbind (SMPP 3.4 §7.2 `inactivity_timer`); `None` never unbinds.
     pub inactivity_timeout: Option<Duration>,
     /// SMSC role: how long after [`Session::new`](super::Session::new) the peer has to complete a bind before the
-    /// session closes (SMPP 5.0 §2.9 `session_init_timer`).
+    /// session closes (SMPP 3.4 §7.2 `session_init_timer`).
     pub bind_timeout: Duration,
 }
 

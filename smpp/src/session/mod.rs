@@ -339,7 +339,7 @@ impl<T> Session<T> {
         }
     }
 
-    /// Takes in a PDU whose body did not parse (SMPP 3.4 §3.3: the bind survives it).
+    /// Takes in a PDU whose body did not parse (the bind survives it).
     ///
     /// A malformed request is answered with [`PduError::response`]: its own `*_resp`, or `generic_nack` for an
     /// unknown `command_id`, with the status of the fault. A malformed response to a request we sent completes that
@@ -380,7 +380,7 @@ impl<T> Session<T> {
             self.expire(sequence_number, entry);
         }
         if self.state == State::Open && self.bind_deadline.is_some_and(|at| at <= now) {
-            // SMPP 5.0 §2.9 session_init_timer: a connection that does not bind is dropped.
+            // SMPP 3.4 §7.2 session_init_timer: a connection that does not bind is dropped.
             self.bind_deadline = None;
             self.state = State::Closed;
         }
@@ -496,18 +496,21 @@ impl<T> Session<T> {
         };
         match owner {
             Owner::Caller(tag) => {
-                let bound = (self.binding == Some(sequence_number)).then(|| {
+                let answers_our_bind = self.binding == Some(sequence_number);
+                if answers_our_bind {
                     self.binding = None;
-                    BindType::from_command_id(request).filter(|_| {
-                        pdu.command_status.is_ok() && command_id != CommandId::GENERIC_NACK
-                    })
+                }
+                // SMPP 3.4 §4.1.2: only an ESME_ROK bind_*_resp binds; generic_nack or an error leaves us OPEN.
+                let bound_as = BindType::from_command_id(request).filter(|_| {
+                    answers_our_bind
+                        && self.state == State::Open
+                        && pdu.command_status.is_ok()
+                        && command_id != CommandId::GENERIC_NACK
                 });
                 self.events.push_back(Event::Response { tag, request, pdu });
-                if let Some(Some(bind_type)) = bound {
-                    if self.state == State::Open {
-                        self.state = State::Bound(bind_type);
-                        self.events.push_back(Event::Bound(bind_type));
-                    }
+                if let Some(bind_type) = bound_as {
+                    self.state = State::Bound(bind_type);
+                    self.events.push_back(Event::Bound(bind_type));
                 }
             }
             Owner::Session if request == CommandId::ENQUIRE_LINK => {

@@ -1,5 +1,5 @@
 //! The requests we sent that still await a response: found by sequence number, expired by deadline (SMPP 3.4 §2.8,
-//! §2.9 `response_timer`).
+//! §7.2 `response_timer`).
 //!
 //! A `HashMap` by sequence number makes matching a response O(1); a min-heap of deadlines makes the next expiry O(1) to
 //! read and O(log n) to pop. A request answered before its deadline leaves its heap entry behind (lazy deletion): stale

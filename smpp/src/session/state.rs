@@ -1,5 +1,5 @@
 //! Roles, bind types, session states, and the spec's "who may send what in which state" matrix as data
-//! (SMPP 3.4 §2.3 table 2-1, SMPP 5.0 §2.4 table 2-2).
+//! (SMPP 3.4 §2.3, SMPP 5.0 §2.4).
 
 use std::fmt;
 
@@ -98,7 +98,8 @@ pub enum State {
     /// Bound with the given type.
     Bound(BindType),
     /// We sent `unbind` and wait for `unbind_resp` (SMPP 5.0's UNBOUND): we start no new request, responses still
-    /// arrive and are matched.
+    /// arrive and are matched, and the peer's new requests other than `enquire_link` and `unbind` are refused with
+    /// `ESME_RINVBNDSTS`, so the peer keeps them to send again on its next bind.
     Unbinding,
     /// The session is over; the caller should flush [`poll_transmit`](super::Session::poll_transmit) and drop the
     /// transport.
@@ -155,7 +156,7 @@ const fn row(request: CommandId, from_esme: States, from_smsc: States) -> Row {
     }
 }
 
-/// SMPP 3.4 §2.3 table 2-1 with SMPP 5.0 §2.4's additions (data_sm both ways, the broadcast family).
+/// SMPP 3.4 §2.3 with SMPP 5.0 §2.4's additions (data_sm both ways, the broadcast family).
 ///
 /// Two choices beyond SMPP 3.4's table, both SMPP 5.0's: `enquire_link` is allowed in OPEN (so a peer may probe a
 /// connection before binding), and `enquire_link`/`unbind` are allowed in UNBOUND, so a peer that unbinds at the same
