@@ -18,6 +18,7 @@ pub mod frame;
 pub mod header;
 pub mod pdu;
 pub mod receipt;
+pub mod session;
 pub mod status;
 pub mod tlv;
 pub mod types;
