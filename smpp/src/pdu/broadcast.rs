@@ -34,7 +34,7 @@ pub struct BroadcastSm {
     pub source_addr: Address<21>,
     /// The broadcast to replace when `replace_if_present_flag` is 1; empty otherwise.
     pub message_id: COctetString<65>,
-    /// 0 (lowest) to 4 (SMPP 5.0 §4.7.19 gives broadcasts five levels).
+    /// The broadcast's priority; GSM and ANSI-41 cell broadcast each define their own levels (SMPP 5.0 §4.7.19).
     pub priority_flag: PriorityFlag,
     /// Empty for immediate broadcast, or an SMPP time (§7.1.1).
     pub schedule_delivery_time: COctetString<17>,
