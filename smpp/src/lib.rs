@@ -4,6 +4,7 @@
 //!
 //! - [`header`], [`command_id`], [`status`]: the 16-byte header; ids and statuses are open newtypes, so unknown values survive.
 //! - [`types`]: bounded strings, addresses and the one-octet fields.
+//! - [`time`]: absolute and relative SMPP times (`YYMMDDhhmmsstnnp`), parsed and formatted without a clock.
 //! - [`tlv`]: optional parameters by tag, with typed accessors; unknown tags survive decode and re-encode byte for byte.
 //! - [`pdu`]: every PDU body, its nom parser and its encoder.
 //! - [`frame`]: cuts PDUs out of a byte stream by `command_length`, and tells fatal framing errors from per-PDU ones.
@@ -20,6 +21,7 @@ pub mod pdu;
 pub mod receipt;
 pub mod session;
 pub mod status;
+pub mod time;
 pub mod tlv;
 pub mod types;
 
@@ -29,3 +31,4 @@ pub use frame::{FrameError, DEFAULT_MAX_PDU_LEN};
 pub use header::{Header, SequenceNumber, HEADER_LEN};
 pub use pdu::{Body, Pdu, PduError};
 pub use status::CommandStatus;
+pub use time::{SmppTime, TimeError};

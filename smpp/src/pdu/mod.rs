@@ -4,11 +4,30 @@
 //! two cannot disagree. Decoding takes one whole frame (see [`crate::frame`]) as `Bytes` and slices strings out of it without
 //! copying.
 
+mod alert_notification;
 mod bind;
+mod broadcast;
+mod cancel_sm;
+mod data_sm;
+mod query_sm;
+mod replace_sm;
+mod submit_multi;
 mod submit_sm;
 
+pub use alert_notification::AlertNotification;
 pub use bind::{Bind, BindResp, Outbind};
-pub use submit_sm::{DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp};
+pub use broadcast::{
+    BroadcastSm, BroadcastSmResp, CancelBroadcastSm, QueryBroadcastSm, QueryBroadcastSmResp,
+};
+pub use cancel_sm::CancelSm;
+pub use data_sm::{DataSm, DataSmResp};
+pub use query_sm::{MessageState, QuerySm, QuerySmResp};
+pub use replace_sm::ReplaceSm;
+pub use submit_multi::{
+    CountedList, DestAddress, DestAddresses, SubmitMulti, SubmitMultiResp, UnsuccessSme,
+    UnsuccessSmes,
+};
+pub use submit_sm::{DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp, MAX_SHORT_MESSAGE};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -57,10 +76,44 @@ pub enum Body {
     DeliverSm(DeliverSm),
     /// `deliver_sm_resp` (§4.6.2).
     DeliverSmResp(DeliverSmResp),
+    /// `submit_multi` (§4.5.1).
+    SubmitMulti(SubmitMulti),
+    /// `submit_multi_resp` (§4.5.2).
+    SubmitMultiResp(SubmitMultiResp),
+    /// `data_sm` (§4.7.1).
+    DataSm(DataSm),
+    /// `data_sm_resp` (§4.7.2).
+    DataSmResp(DataSmResp),
+    /// `query_sm` (§4.8.1).
+    QuerySm(QuerySm),
+    /// `query_sm_resp` (§4.8.2).
+    QuerySmResp(QuerySmResp),
+    /// `cancel_sm` (§4.9.1).
+    CancelSm(CancelSm),
+    /// `cancel_sm_resp` (§4.9.2), which has no body.
+    CancelSmResp,
+    /// `replace_sm` (§4.10.1).
+    ReplaceSm(ReplaceSm),
+    /// `replace_sm_resp` (§4.10.2), which has no body.
+    ReplaceSmResp,
     /// `enquire_link` (§4.11.1).
     EnquireLink,
     /// `enquire_link_resp` (§4.11.2).
     EnquireLinkResp,
+    /// `alert_notification` (§4.12.1), which has no response.
+    AlertNotification(AlertNotification),
+    /// `broadcast_sm` (SMPP 5.0 §4.4.1.1).
+    BroadcastSm(BroadcastSm),
+    /// `broadcast_sm_resp` (SMPP 5.0 §4.4.1.2).
+    BroadcastSmResp(BroadcastSmResp),
+    /// `query_broadcast_sm` (SMPP 5.0 §4.6.1.1).
+    QueryBroadcastSm(QueryBroadcastSm),
+    /// `query_broadcast_sm_resp` (SMPP 5.0 §4.6.1.3).
+    QueryBroadcastSmResp(QueryBroadcastSmResp),
+    /// `cancel_broadcast_sm` (SMPP 5.0 §4.6.2.1).
+    CancelBroadcastSm(CancelBroadcastSm),
+    /// `cancel_broadcast_sm_resp` (SMPP 5.0 §4.6.2.3), which has no body.
+    CancelBroadcastSmResp,
 }
 
 impl Body {
@@ -81,8 +134,25 @@ impl Body {
             Body::SubmitSmResp(_) => CommandId::SUBMIT_SM_RESP,
             Body::DeliverSm(_) => CommandId::DELIVER_SM,
             Body::DeliverSmResp(_) => CommandId::DELIVER_SM_RESP,
+            Body::SubmitMulti(_) => CommandId::SUBMIT_MULTI,
+            Body::SubmitMultiResp(_) => CommandId::SUBMIT_MULTI_RESP,
+            Body::DataSm(_) => CommandId::DATA_SM,
+            Body::DataSmResp(_) => CommandId::DATA_SM_RESP,
+            Body::QuerySm(_) => CommandId::QUERY_SM,
+            Body::QuerySmResp(_) => CommandId::QUERY_SM_RESP,
+            Body::CancelSm(_) => CommandId::CANCEL_SM,
+            Body::CancelSmResp => CommandId::CANCEL_SM_RESP,
+            Body::ReplaceSm(_) => CommandId::REPLACE_SM,
+            Body::ReplaceSmResp => CommandId::REPLACE_SM_RESP,
             Body::EnquireLink => CommandId::ENQUIRE_LINK,
             Body::EnquireLinkResp => CommandId::ENQUIRE_LINK_RESP,
+            Body::AlertNotification(_) => CommandId::ALERT_NOTIFICATION,
+            Body::BroadcastSm(_) => CommandId::BROADCAST_SM,
+            Body::BroadcastSmResp(_) => CommandId::BROADCAST_SM_RESP,
+            Body::QueryBroadcastSm(_) => CommandId::QUERY_BROADCAST_SM,
+            Body::QueryBroadcastSmResp(_) => CommandId::QUERY_BROADCAST_SM_RESP,
+            Body::CancelBroadcastSm(_) => CommandId::CANCEL_BROADCAST_SM,
+            Body::CancelBroadcastSmResp => CommandId::CANCEL_BROADCAST_SM_RESP,
         }
     }
 
@@ -100,9 +170,27 @@ impl Body {
             | Body::UnbindResp
             | Body::GenericNack
             | Body::EnquireLink
-            | Body::EnquireLinkResp => 0,
+            | Body::EnquireLinkResp
+            | Body::CancelSmResp
+            | Body::ReplaceSmResp
+            | Body::CancelBroadcastSmResp => 0,
             Body::SubmitSm(b) | Body::DeliverSm(b) => b.encoded_len(),
-            Body::SubmitSmResp(b) | Body::DeliverSmResp(b) => b.encoded_len(),
+            Body::SubmitSmResp(b)
+            | Body::DeliverSmResp(b)
+            | Body::DataSmResp(b)
+            | Body::BroadcastSmResp(b)
+            | Body::QueryBroadcastSmResp(b) => b.encoded_len(),
+            Body::SubmitMulti(b) => b.encoded_len(),
+            Body::SubmitMultiResp(b) => b.encoded_len(),
+            Body::DataSm(b) => b.encoded_len(),
+            Body::QuerySm(b) => b.encoded_len(),
+            Body::QuerySmResp(b) => b.encoded_len(),
+            Body::CancelSm(b) => b.encoded_len(),
+            Body::ReplaceSm(b) => b.encoded_len(),
+            Body::AlertNotification(b) => b.encoded_len(),
+            Body::BroadcastSm(b) => b.encoded_len(),
+            Body::QueryBroadcastSm(b) => b.encoded_len(),
+            Body::CancelBroadcastSm(b) => b.encoded_len(),
         }
     }
 
@@ -119,9 +207,27 @@ impl Body {
             | Body::UnbindResp
             | Body::GenericNack
             | Body::EnquireLink
-            | Body::EnquireLinkResp => {}
+            | Body::EnquireLinkResp
+            | Body::CancelSmResp
+            | Body::ReplaceSmResp
+            | Body::CancelBroadcastSmResp => {}
             Body::SubmitSm(b) | Body::DeliverSm(b) => b.encode(out),
-            Body::SubmitSmResp(b) | Body::DeliverSmResp(b) => b.encode(out),
+            Body::SubmitSmResp(b)
+            | Body::DeliverSmResp(b)
+            | Body::DataSmResp(b)
+            | Body::BroadcastSmResp(b)
+            | Body::QueryBroadcastSmResp(b) => b.encode(out),
+            Body::SubmitMulti(b) => b.encode(out),
+            Body::SubmitMultiResp(b) => b.encode(out),
+            Body::DataSm(b) => b.encode(out),
+            Body::QuerySm(b) => b.encode(out),
+            Body::QuerySmResp(b) => b.encode(out),
+            Body::CancelSm(b) => b.encode(out),
+            Body::ReplaceSm(b) => b.encode(out),
+            Body::AlertNotification(b) => b.encode(out),
+            Body::BroadcastSm(b) => b.encode(out),
+            Body::QueryBroadcastSm(b) => b.encode(out),
+            Body::CancelBroadcastSm(b) => b.encode(out),
         }
     }
 
@@ -163,6 +269,46 @@ impl Body {
             }
             CommandId::DELIVER_SM_RESP => SubmitSmResp::parse(src, empty_error)(body)
                 .map(|(i, b)| (i, Body::DeliverSmResp(b))),
+            CommandId::SUBMIT_MULTI => {
+                SubmitMulti::parse(src)(body).map(|(i, b)| (i, Body::SubmitMulti(b)))
+            }
+            CommandId::SUBMIT_MULTI_RESP => SubmitMultiResp::parse(src, empty_error)(body)
+                .map(|(i, b)| (i, Body::SubmitMultiResp(b))),
+            CommandId::DATA_SM => DataSm::parse(src)(body).map(|(i, b)| (i, Body::DataSm(b))),
+            CommandId::DATA_SM_RESP => {
+                DataSmResp::parse(src, empty_error)(body).map(|(i, b)| (i, Body::DataSmResp(b)))
+            }
+            CommandId::QUERY_SM => QuerySm::parse(src)(body).map(|(i, b)| (i, Body::QuerySm(b))),
+            CommandId::QUERY_SM_RESP => {
+                QuerySmResp::parse(src, empty_error)(body).map(|(i, b)| (i, Body::QuerySmResp(b)))
+            }
+            CommandId::CANCEL_SM => CancelSm::parse(src)(body).map(|(i, b)| (i, Body::CancelSm(b))),
+            CommandId::CANCEL_SM_RESP => codec::end(body).map(|(i, _)| (i, Body::CancelSmResp)),
+            CommandId::REPLACE_SM => {
+                ReplaceSm::parse(src)(body).map(|(i, b)| (i, Body::ReplaceSm(b)))
+            }
+            CommandId::REPLACE_SM_RESP => codec::end(body).map(|(i, _)| (i, Body::ReplaceSmResp)),
+            CommandId::ALERT_NOTIFICATION => {
+                AlertNotification::parse(src)(body).map(|(i, b)| (i, Body::AlertNotification(b)))
+            }
+            CommandId::BROADCAST_SM => {
+                BroadcastSm::parse(src)(body).map(|(i, b)| (i, Body::BroadcastSm(b)))
+            }
+            CommandId::BROADCAST_SM_RESP => BroadcastSmResp::parse(src, empty_error)(body)
+                .map(|(i, b)| (i, Body::BroadcastSmResp(b))),
+            CommandId::QUERY_BROADCAST_SM => {
+                QueryBroadcastSm::parse(src)(body).map(|(i, b)| (i, Body::QueryBroadcastSm(b)))
+            }
+            CommandId::QUERY_BROADCAST_SM_RESP => {
+                QueryBroadcastSmResp::parse(src, empty_error)(body)
+                    .map(|(i, b)| (i, Body::QueryBroadcastSmResp(b)))
+            }
+            CommandId::CANCEL_BROADCAST_SM => {
+                CancelBroadcastSm::parse(src)(body).map(|(i, b)| (i, Body::CancelBroadcastSm(b)))
+            }
+            CommandId::CANCEL_BROADCAST_SM_RESP => {
+                codec::end(body).map(|(i, _)| (i, Body::CancelBroadcastSmResp))
+            }
             _ => Err(nom::Err::Failure(Fault::new(
                 CommandStatus::ESME_RINVCMDID,
                 "command_id",
@@ -181,6 +327,16 @@ impl Body {
             CommandId::ENQUIRE_LINK => Body::EnquireLinkResp,
             CommandId::SUBMIT_SM => Body::SubmitSmResp(SubmitSmResp::empty()),
             CommandId::DELIVER_SM => Body::DeliverSmResp(SubmitSmResp::empty()),
+            CommandId::SUBMIT_MULTI => Body::SubmitMultiResp(SubmitMultiResp::empty()),
+            CommandId::DATA_SM => Body::DataSmResp(DataSmResp::empty()),
+            CommandId::QUERY_SM => Body::QuerySmResp(QuerySmResp::empty()),
+            CommandId::CANCEL_SM => Body::CancelSmResp,
+            CommandId::REPLACE_SM => Body::ReplaceSmResp,
+            CommandId::BROADCAST_SM => Body::BroadcastSmResp(BroadcastSmResp::empty()),
+            CommandId::QUERY_BROADCAST_SM => {
+                Body::QueryBroadcastSmResp(QueryBroadcastSmResp::empty())
+            }
+            CommandId::CANCEL_BROADCAST_SM => Body::CancelBroadcastSmResp,
             _ => return None,
         })
     }

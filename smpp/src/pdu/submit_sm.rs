@@ -49,8 +49,9 @@ pub struct SubmitSm {
 /// `sm_default_msg_id` are unused and sent empty or zero (SMPP 3.4 §4.6.1).
 pub type DeliverSm = SubmitSm;
 
-/// A time field must be empty or exactly 16 characters (SMPP 3.4 §7.1.1).
-fn check_time(
+/// A time field must be empty or exactly 16 characters (SMPP 3.4 §7.1.1). Only the length is checked here, so a
+/// peer's odd time reaches policy (see [`crate::SmppTime`]) rather than failing the whole PDU.
+pub(super) fn check_time(
     t: &COctetString<17>,
     status: CommandStatus,
     field: &'static str,
@@ -155,7 +156,8 @@ impl SubmitSm {
     }
 }
 
-/// The body of `submit_sm_resp` (SMPP 3.4 §4.4.2) and `deliver_sm_resp` (§4.6.2).
+/// The body of `submit_sm_resp` (SMPP 3.4 §4.4.2) and `deliver_sm_resp` (§4.6.2): a `message_id` and TLVs, the layout
+/// `data_sm_resp` and SMPP 5.0's `broadcast_sm_resp` and `query_broadcast_sm_resp` share.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SubmitSmResp {
     /// The SMSC's id for the message (empty in deliver_sm_resp); `None` when an error response left the body out.
