@@ -602,7 +602,7 @@ impl Config {
                     format!("not an argon2 PHC string ({e}); make one with `sluice hash-password`"),
                 ));
             }
-            if !(a.rate > 0.0) {
+            if a.rate.is_nan() || a.rate <= 0.0 {
                 return Err(err(
                     a.system_id.span(),
                     format!("account[{i}].rate"),

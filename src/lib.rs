@@ -5,9 +5,21 @@
 //! carrier's priority queue → `submit_sm_resp` with Sluice's id → a carrier session sends it within its window and rate →
 //! the carrier's id is recorded against ours → the carrier's receipt is matched → a receipt `deliver_sm` goes to the
 //! client's bind (or its webhook).
+//!
+//! Modules, in pipeline order: [`config`] → [`server`] (ESME connections) → [`gateway`] (validate, route, queue, store)
+//! with the I/O-free policy in [`routing`], [`queue`] and [`dlr`] → [`upstream`] (carrier sessions) → back through
+//! [`gateway`] to the client's bind. [`sim`] is a built-in carrier; [`app`] starts and stops it all.
 
+pub mod app;
 pub mod config;
+pub mod conn;
 pub mod dlr;
+pub mod gateway;
 pub mod message;
+pub mod metrics;
 pub mod queue;
 pub mod routing;
+pub mod server;
+pub mod shutdown;
+pub mod sim;
+pub mod upstream;

@@ -1,3 +1,190 @@
-fn main() {
-    println!("sluice {}", env!("CARGO_PKG_VERSION"));
+//! `sluice`: run the gateway, run the SMSC simulator alone, check a config, or hash a password.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sluice::config::{Config, SimBehaviour};
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "An SMPP gateway and router")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the gateway.
+    Run {
+        /// The config file.
+        #[arg(long, short, default_value = "config/sluice.toml")]
+        config: PathBuf,
+    },
+    /// Checks a config file without starting anything.
+    CheckConfig {
+        /// The config file.
+        config: PathBuf,
+    },
+    /// Prints an argon2id hash of a password for an account's `password_hash` (reads stdin when no password is given).
+    HashPassword {
+        /// The password.
+        password: Option<String>,
+    },
+    /// Runs the built-in SMSC simulator alone, as a carrier for another gateway.
+    Sim {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:2776")]
+        listen: SocketAddr,
+        /// Delay before each receipt.
+        #[arg(long, default_value = "100ms", value_parser = humantime::parse_duration)]
+        receipt_delay: Duration,
+        /// Share of messages reported UNDELIV (0.0 to 1.0).
+        #[arg(long, default_value_t = 0.0)]
+        undeliverable: f64,
+        /// Share of messages reported EXPIRED.
+        #[arg(long, default_value_t = 0.0)]
+        expired: f64,
+        /// Share of submits refused with ESME_RSUBMITFAIL.
+        #[arg(long, default_value_t = 0.0)]
+        reject: f64,
+        /// Most submits per second; more are answered ESME_RTHROTTLED.
+        #[arg(long)]
+        max_rate: Option<u32>,
+        /// Drop the connection after every N submits.
+        #[arg(long)]
+        disconnect_every: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => match Config::load(&config) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::HashPassword { password } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    if std::io::stdin().lock().read_line(&mut line).is_err() {
+                        eprintln!("could not read a password from stdin");
+                        return ExitCode::from(2);
+                    }
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let significant = sluice::gateway::accounts::SIGNIFICANT_PASSWORD_OCTETS;
+            if password.len() > significant {
+                eprintln!("note: SMPP compares only the first {significant} octets of a password (SMPP 3.4 §4.1.1)");
+            }
+            println!("{}", sluice::gateway::accounts::hash_password(&password));
+            ExitCode::SUCCESS
+        }
+        Command::Run { config } => {
+            let config = match Config::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_tracing();
+            report(runtime().and_then(|rt| rt.block_on(run(config))))
+        }
+        Command::Sim {
+            listen,
+            receipt_delay,
+            undeliverable,
+            expired,
+            reject,
+            max_rate,
+            disconnect_every,
+        } => {
+            init_tracing();
+            let behaviour = SimBehaviour {
+                receipt_delay,
+                undeliverable,
+                expired,
+                reject,
+                max_rate,
+                disconnect_every,
+                ..SimBehaviour::default()
+            };
+            report(runtime().and_then(|rt| rt.block_on(sim(listen, behaviour))))
+        }
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sluice: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let running = sluice::app::start(&config)
+        .await
+        .with_context(|| format!("starting from {}", config.path.display()))?;
+    tracing::info!(smpp = %running.smpp_addr, "sluice is running; Ctrl-C to stop");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown(Duration::from_secs(10)).await;
+    Ok(())
+}
+
+async fn sim(listen: SocketAddr, behaviour: SimBehaviour) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "SMSC simulator listening");
+    let (trigger, shutdown) = sluice::shutdown::channel();
+    let task = tokio::spawn(sluice::sim::Simulator::new(behaviour).serve(listener, shutdown));
+    wait_for_signal().await;
+    trigger.trigger();
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

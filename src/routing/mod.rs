@@ -5,6 +5,7 @@
 
 pub mod e164;
 pub mod senders;
+pub mod throttle;
 
 use crate::message::{AccountId, CarrierId, Class};
 

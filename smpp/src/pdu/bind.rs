@@ -7,13 +7,19 @@ use crate::tlv::Tlvs;
 use crate::types::{COctetString, Npi, Ton};
 use crate::CommandStatus;
 
+/// The longest password accepted, in octets (the spec says 8; see [`Bind::password`]).
+pub const PASSWORD_MAX: usize = 64;
+/// The password field's bound including its terminating NUL.
+const PASSWORD_LEN: usize = PASSWORD_MAX + 1;
+
 /// The body shared by the three bind requests (SMPP 3.4 §4.1.1, §4.1.3, §4.1.5).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Bind {
     /// Identifies the ESME to the SMSC.
     pub system_id: COctetString<16>,
-    /// The ESME's password.
-    pub password: COctetString<9>,
+    /// The ESME's password. SMPP 3.4 §4.1.1 allows 8 octets plus the NUL; real ESMEs and SMSCs (Kannel, Jasmin, carriers)
+    /// send longer ones, so the bound here is [`PASSWORD_MAX`] octets plus the NUL.
+    pub password: COctetString<PASSWORD_LEN>,
     /// The kind of ESME (often empty).
     pub system_type: COctetString<13>,
     /// The SMPP version the ESME speaks: 0x34 for 3.4, 0x50 for 5.0.
@@ -137,8 +143,8 @@ impl BindResp {
 pub struct Outbind {
     /// The SMSC's id.
     pub system_id: COctetString<16>,
-    /// The password the ESME expects.
-    pub password: COctetString<9>,
+    /// The password the ESME expects (bounded like [`Bind::password`]).
+    pub password: COctetString<PASSWORD_LEN>,
 }
 
 impl Outbind {

@@ -15,7 +15,7 @@ mod submit_multi;
 mod submit_sm;
 
 pub use alert_notification::AlertNotification;
-pub use bind::{Bind, BindResp, Outbind};
+pub use bind::{Bind, BindResp, Outbind, PASSWORD_MAX};
 pub use broadcast::{
     BroadcastSm, BroadcastSmResp, CancelBroadcastSm, QueryBroadcastSm, QueryBroadcastSmResp,
 };

@@ -125,7 +125,7 @@ pub fn submit_sm_resp() -> impl Strategy<Value = SubmitSmResp> {
 pub fn bind() -> impl Strategy<Value = Bind> {
     (
         c_octet::<16>(),
-        c_octet::<9>(),
+        c_octet::<65>(),
         c_octet::<13>(),
         any::<u8>(),
         any::<u8>(),
@@ -158,7 +158,7 @@ pub fn bind_resp() -> impl Strategy<Value = BindResp> {
 
 /// An outbind body.
 pub fn outbind() -> impl Strategy<Value = Outbind> {
-    (c_octet::<16>(), c_octet::<9>()).prop_map(|(system_id, password)| Outbind {
+    (c_octet::<16>(), c_octet::<65>()).prop_map(|(system_id, password)| Outbind {
         system_id,
         password,
     })

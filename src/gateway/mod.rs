@@ -1,0 +1,734 @@
+//! The gateway's shared state and the decisions that cross connections: accept a submit (validate, route, queue), record
+//! what carriers answer, match receipts, expire, cancel, and hand receipts and MO to the client's binds.
+//!
+//! Every method takes the time as arguments (`now` monotonic, `now_unix` wall clock), so tests drive it deterministically.
+
+pub mod accounts;
+pub mod outbox;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use smpp::encoding::udh::Udh;
+use smpp::pdu::{DeliverSm, SubmitSm};
+use smpp::tlv::{NetworkErrorCode, Tlvs};
+use smpp::types::{
+    Address, COctetString, DataCoding, EsmClass, Npi, OctetString, RegisteredDelivery, Ton,
+};
+use smpp::CommandStatus;
+
+use crate::config::{ClassesConfig, Config};
+use crate::dlr::{Correlator, Match};
+use crate::message::{AccountId, CarrierId, Class, MessageId, MessageIds, MessageState};
+use crate::metrics as m;
+use crate::queue::QueueLimits;
+use crate::routing::e164::{self, NumberError};
+use crate::routing::senders::{SenderDecision, SenderError, SenderRegistry};
+use crate::routing::{Route, RouteCarrier, RouteTable};
+
+use accounts::Account;
+use outbox::{AccountOutbox, CarrierQueue, Inbound, Outgoing};
+use store::{MessageStore, Record};
+
+/// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The destination is not a routable number.
+    #[error("invalid destination: {0}")]
+    Destination(#[from] NumberError),
+    /// The sender may not be used.
+    #[error("invalid sender: {0}")]
+    Sender(#[from] SenderError),
+    /// No route covers the destination.
+    #[error("no route to this destination")]
+    NoRoute,
+    /// Routes exist, but no carrier on them accepts this sender ID.
+    #[error("no carrier on the route accepts sender {0:?}")]
+    SenderNotCarried(String),
+    /// The message body is malformed or too long.
+    #[error("invalid message: {0}")]
+    Message(&'static str),
+    /// The validity period is malformed or already over.
+    #[error("invalid validity_period: {0}")]
+    Validity(String),
+    /// Scheduled delivery is not offered on SMPP.
+    #[error("schedule_delivery_time is not supported; submit when the message should go")]
+    Scheduled,
+    /// Over the account's rate.
+    #[error("over the account's submit rate")]
+    Throttled,
+    /// The carrier's queue is full.
+    #[error("queue full")]
+    QueueFull,
+}
+
+impl SubmitError {
+    /// The status an ESME gets.
+    pub fn status(&self) -> CommandStatus {
+        match self {
+            SubmitError::Destination(_) | SubmitError::NoRoute => CommandStatus::ESME_RINVDSTADR,
+            SubmitError::Sender(_) | SubmitError::SenderNotCarried(_) => {
+                CommandStatus::ESME_RINVSRCADR
+            }
+            SubmitError::Message(_) => CommandStatus::ESME_RINVMSGLEN,
+            SubmitError::Validity(_) => CommandStatus::ESME_RINVEXPIRY,
+            SubmitError::Scheduled => CommandStatus::ESME_RINVSCHED,
+            SubmitError::Throttled => CommandStatus::ESME_RTHROTTLED,
+            SubmitError::QueueFull => CommandStatus::ESME_RMSGQFUL,
+        }
+    }
+
+    /// A short reason for metric labels.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SubmitError::Destination(_) => "destination",
+            SubmitError::Sender(_) => "sender",
+            SubmitError::NoRoute => "no_route",
+            SubmitError::SenderNotCarried(_) => "sender_not_carried",
+            SubmitError::Message(_) => "message",
+            SubmitError::Validity(_) => "validity",
+            SubmitError::Scheduled => "scheduled",
+            SubmitError::Throttled => "throttled",
+            SubmitError::QueueFull => "queue_full",
+        }
+    }
+}
+
+/// A carrier's name and queue.
+#[derive(Debug)]
+pub struct Carrier {
+    /// Its name in config.
+    pub name: String,
+    /// Its queue.
+    pub queue: CarrierQueue,
+}
+
+/// What a carrier receipt said, kept while it waits to be matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarrierReceipt {
+    /// The state it reports.
+    pub state: MessageState,
+    /// The error code it gives.
+    pub error: u16,
+}
+
+/// The shared state.
+#[derive(Debug)]
+pub struct Gateway {
+    accounts: Vec<Account>,
+    by_system_id: HashMap<String, AccountId>,
+    outboxes: Vec<AccountOutbox>,
+    carriers: Vec<Carrier>,
+    routes: RouteTable,
+    senders: SenderRegistry,
+    classes: ClassesConfig,
+    mo_owners: HashMap<String, AccountId>,
+    store: MessageStore,
+    correlator: Correlator<CarrierReceipt>,
+    ids: MessageIds,
+    /// Long messages: (account, destination, concatenation reference) → the carrier their first part went to.
+    sticky: DashMap<(AccountId, Box<str>, u16), (CarrierId, Instant)>,
+    /// How long final records stay queryable.
+    pub retention: Duration,
+}
+
+impl Gateway {
+    /// Builds the state from a validated config; `start_unix` seeds message ids.
+    pub fn new(config: &Config, start_unix: u64) -> Gateway {
+        let f = &config.file;
+        let accounts: Vec<Account> = f
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Account::new(AccountId(i as u32), a))
+            .collect();
+        let by_system_id = accounts
+            .iter()
+            .map(|a| (a.system_id.clone(), a.id))
+            .collect::<HashMap<_, _>>();
+        let limits = QueueLimits {
+            max_messages: f.queue.max_messages,
+            max_bytes: f.queue.max_bytes,
+            min_share_permille: Class::ALL
+                .map(|c| (f.classes.get(c).min_share * 1000.0).round() as u32),
+        };
+        let carriers: Vec<Carrier> = f
+            .carriers
+            .iter()
+            .map(|c| Carrier {
+                name: c.name.get_ref().clone(),
+                queue: CarrierQueue::new(limits.clone()),
+            })
+            .collect();
+        let carrier_id = |name: &str| {
+            CarrierId(
+                carriers
+                    .iter()
+                    .position(|c| c.name == name)
+                    .expect("validated") as u16,
+            )
+        };
+        let routes = RouteTable::new(
+            f.routes
+                .iter()
+                .map(|r| Route {
+                    prefix: r.prefix.get_ref().clone(),
+                    accounts: r
+                        .accounts
+                        .iter()
+                        .map(|a| by_system_id[a.get_ref()])
+                        .collect(),
+                    classes: r.classes.clone(),
+                    carriers: r
+                        .carriers
+                        .iter()
+                        .map(|rc| RouteCarrier {
+                            carrier: carrier_id(rc.carrier.get_ref()),
+                            cost: rc.cost,
+                            weight: rc.weight,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        );
+        let mut senders =
+            SenderRegistry::new(f.senders.default.map(|p| Config::alpha_policy(p, None)));
+        for c in &f.senders.countries {
+            senders.set_country(
+                c.country_code.get_ref(),
+                Config::alpha_policy(c.alphanumeric, c.replacement.as_deref()),
+            );
+        }
+        for (i, a) in f.accounts.iter().enumerate() {
+            senders.set_owned(AccountId(i as u32), a.sender_ids.iter().cloned());
+        }
+        for (i, c) in f.carriers.iter().enumerate() {
+            senders.set_carrier_accepts(CarrierId(i as u16), c.sender_ids.iter().cloned());
+        }
+        let mut mo_owners = HashMap::new();
+        for (i, a) in f.accounts.iter().enumerate() {
+            for n in &a.numbers {
+                mo_owners.insert(n.trim_start_matches('+').to_string(), AccountId(i as u32));
+            }
+        }
+        Gateway {
+            outboxes: accounts
+                .iter()
+                .map(|_| AccountOutbox::new(f.server.receipt_backlog))
+                .collect(),
+            accounts,
+            by_system_id,
+            carriers,
+            routes,
+            senders,
+            classes: ClassesConfig {
+                otp: f.classes.otp.clone(),
+                transactional: f.classes.transactional.clone(),
+                notification: f.classes.notification.clone(),
+                marketing: f.classes.marketing.clone(),
+                rules: f.classes.rules.clone(),
+            },
+            mo_owners,
+            store: MessageStore::default(),
+            correlator: Correlator::new(100_000),
+            ids: MessageIds::new(start_unix),
+            sticky: DashMap::new(),
+            retention: Duration::from_secs(3600),
+        }
+    }
+
+    /// The account with this `system_id`.
+    pub fn account_by_system_id(&self, system_id: &str) -> Option<&Account> {
+        self.by_system_id
+            .get(system_id)
+            .map(|id| &self.accounts[id.0 as usize])
+    }
+
+    /// An account.
+    pub fn account(&self, id: AccountId) -> &Account {
+        &self.accounts[id.0 as usize]
+    }
+
+    /// An account's outbox of receipts and MO.
+    pub fn outbox(&self, id: AccountId) -> &AccountOutbox {
+        &self.outboxes[id.0 as usize]
+    }
+
+    /// A carrier.
+    pub fn carrier(&self, id: CarrierId) -> &Carrier {
+        &self.carriers[id.0 as usize]
+    }
+
+    /// Every carrier, by id.
+    pub fn carriers(&self) -> impl Iterator<Item = (CarrierId, &Carrier)> {
+        self.carriers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (CarrierId(i as u16), c))
+    }
+
+    /// The message records.
+    pub fn store(&self) -> &MessageStore {
+        &self.store
+    }
+
+    /// The class an SMPP message gets: the config's rules, or the account's default.
+    pub fn class_for(&self, account: AccountId, service_type: &str, priority_flag: u8) -> Class {
+        self.classes
+            .class_for(service_type, priority_flag)
+            .unwrap_or(self.account(account).default_class)
+    }
+
+    /// Validates, routes and queues a message; returns Sluice's id. Nothing is queued unless the answer is `Ok`.
+    pub fn submit(
+        &self,
+        account: AccountId,
+        sm: SubmitSm,
+        class: Class,
+        now: Instant,
+        now_unix: i64,
+    ) -> Result<MessageId, SubmitError> {
+        let result = self.try_submit(account, sm, class, now, now_unix);
+        let name = self.account(account).system_id.clone();
+        match &result {
+            Ok(_) => metrics::counter!(m::ACCEPTED, "account" => name, "class" => class.as_str())
+                .increment(1),
+            Err(e) => metrics::counter!(m::REJECTED, "account" => name, "reason" => e.reason())
+                .increment(1),
+        }
+        result
+    }
+
+    fn try_submit(
+        &self,
+        account: AccountId,
+        mut sm: SubmitSm,
+        class: Class,
+        now: Instant,
+        now_unix: i64,
+    ) -> Result<MessageId, SubmitError> {
+        let acct = self.account(account);
+        let dest_text = std::str::from_utf8(sm.dest_addr.addr.as_bytes())
+            .map_err(|_| NumberError::NotDigits(sm.dest_addr.addr.to_str_lossy().into_owned()))?;
+        let dest = e164::normalise(dest_text, sm.dest_addr.ton, acct.default_country.as_deref())?;
+        let sender = sm.source_addr.addr.to_str_lossy().into_owned();
+        let decision = self.senders.check(account, &sender, &dest)?;
+        let concat_ref = check_body(&sm)?;
+        if !sm.schedule_delivery_time.is_empty() {
+            return Err(SubmitError::Scheduled);
+        }
+        let expires_at = match smpp::time::SmppTime::parse_field(sm.validity_period.as_bytes()) {
+            Err(e) => return Err(SubmitError::Validity(e.to_string())),
+            Ok(Some(t)) => {
+                let left = t.expires_at(now_unix) - now_unix;
+                if left <= 0 {
+                    return Err(SubmitError::Validity(
+                        "the validity period is already over".into(),
+                    ));
+                }
+                now + Duration::from_secs(left as u64)
+            }
+            Ok(None) => now + self.classes.get(class).validity,
+        };
+        let routes = self
+            .routes
+            .carriers_for(&dest, account, class)
+            .ok_or(SubmitError::NoRoute)?;
+        let mut candidates: Vec<CarrierId> = routes
+            .iter()
+            .map(|rc| rc.carrier)
+            .filter(|&c| self.senders.carrier_can_carry(c, &sender, &decision))
+            .collect();
+        if candidates.is_empty() {
+            return Err(SubmitError::SenderNotCarried(sender));
+        }
+        // All parts of a long message go to the carrier that took the first, so the handset can put them together.
+        let sticky_key = concat_ref.map(|r| (account, dest.clone().into_boxed_str(), r));
+        let sticky = sticky_key
+            .as_ref()
+            .and_then(|k| self.sticky.get(k).map(|e| e.0));
+        let first = match sticky.filter(|c| candidates.contains(c)) {
+            Some(c) => c,
+            None => candidates
+                .iter()
+                .copied()
+                .find(|&c| self.carrier(c).queue.is_up())
+                .unwrap_or(candidates[0]),
+        };
+        if let Some(pos) = candidates.iter().position(|&c| c == first) {
+            candidates[..=pos].rotate_right(1);
+        }
+        if !acct.try_submit(1) {
+            return Err(SubmitError::Throttled);
+        }
+
+        let client_source = sm.source_addr.clone();
+        let client_dest = sm.dest_addr.clone();
+        let registered_delivery = sm.registered_delivery;
+        sm.dest_addr = Address {
+            ton: Ton::INTERNATIONAL,
+            npi: Npi::ISDN,
+            addr: COctetString::try_from(dest.as_str()).expect("E.164 fits 21"),
+        };
+        sm.source_addr = match &decision {
+            SenderDecision::Replace(number) => Address::new(Ton::INTERNATIONAL, Npi::ISDN, number)
+                .map_err(|_| SenderError::Invalid {
+                    sender: number.clone(),
+                })?,
+            SenderDecision::Keep {
+                alphanumeric: true, ..
+            } => Address {
+                ton: Ton::ALPHANUMERIC,
+                npi: Npi::UNKNOWN,
+                addr: sm.source_addr.addr,
+            },
+            SenderDecision::Keep {
+                alphanumeric: false,
+                ..
+            } => sm.source_addr,
+        };
+        // Sluice always asks the carrier for a receipt: it needs the final state even when the client does not.
+        sm.registered_delivery = RegisteredDelivery(0x01);
+        let id = self.ids.next_id();
+        self.store.insert(
+            id,
+            Record {
+                account,
+                class,
+                state: MessageState::Queued,
+                carrier: Some(first),
+                carrier_message_id: None,
+                source: client_source,
+                dest: client_dest,
+                registered_delivery,
+                submitted_at: now_unix,
+                sent_at: None,
+                done_at: None,
+                error: 0,
+                accepted: now,
+                finished: None,
+            },
+        );
+        let out = Outgoing {
+            id,
+            account,
+            class,
+            expires_at,
+            submit: sm,
+            candidates: candidates.into(),
+            accepted: now,
+        };
+        if self.carrier(first).queue.try_push(out).is_err() {
+            self.store.update(id, |r| r.state = MessageState::Rejected);
+            return Err(SubmitError::QueueFull);
+        }
+        if let Some(k) = sticky_key {
+            self.sticky.entry(k).or_insert((first, now));
+        }
+        Ok(id)
+    }
+
+    /// A carrier acknowledged a message with its own id.
+    pub fn on_sent(
+        &self,
+        carrier: CarrierId,
+        m: &Outgoing,
+        carrier_message_id: &str,
+        now: Instant,
+        now_unix: i64,
+    ) {
+        let elapsed = now.saturating_duration_since(m.accepted).as_secs_f64();
+        metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
+        metrics::counter!(m::SENT, "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
+        self.store.update(m.id, |r| {
+            if !r.state.is_final() {
+                r.state = MessageState::Sent;
+            }
+            r.carrier = Some(carrier);
+            r.carrier_message_id = Some(carrier_message_id.into());
+            r.sent_at = Some(now_unix);
+        });
+        if let Some(early) = self
+            .correlator
+            .record(carrier, carrier_message_id, m.id, now)
+        {
+            self.finish(m.id, early.state, early.error, now, now_unix);
+        }
+    }
+
+    /// A carrier refused a message. Temporary errors move it to the next carrier that is up (or back to the head of this
+    /// one's queue); permanent errors end it as REJECTD.
+    pub fn on_refused(
+        &self,
+        carrier: CarrierId,
+        m: Outgoing,
+        status: CommandStatus,
+        now: Instant,
+        now_unix: i64,
+    ) {
+        let name = self.carrier(carrier).name.clone();
+        if status.is_temporary() {
+            metrics::counter!(m::REQUEUED, "carrier" => name, "reason" => "temporary_error")
+                .increment(1);
+            self.fail_over(carrier, vec![m]);
+        } else {
+            self.finish(
+                m.id,
+                MessageState::Rejected,
+                (status.0 & 0xFFFF) as u16,
+                now,
+                now_unix,
+            );
+        }
+    }
+
+    /// Puts messages back: on the next candidate carrier that is up, or at the head of `from`'s queue.
+    pub fn fail_over(&self, from: CarrierId, ms: Vec<Outgoing>) {
+        let mut stay = Vec::new();
+        for m in ms {
+            let next = m
+                .candidates
+                .iter()
+                .skip_while(|&&c| c != from)
+                .skip(1)
+                .chain(m.candidates.iter().take_while(|&&c| c != from))
+                .copied()
+                .find(|&c| self.carrier(c).queue.is_up());
+            match next {
+                Some(c) => {
+                    self.store.update(m.id, |r| r.carrier = Some(c));
+                    self.carrier(c).queue.requeue(vec![m]);
+                }
+                None => stay.push(m),
+            }
+        }
+        self.carrier(from).queue.requeue(stay);
+    }
+
+    /// A carrier's receipt `deliver_sm`: matched to our message, or held if the carrier's id is not known yet.
+    pub fn on_carrier_receipt(
+        &self,
+        carrier: CarrierId,
+        deliver: &DeliverSm,
+        now: Instant,
+        now_unix: i64,
+    ) {
+        let text = smpp::receipt::parse(deliver.payload()).ok();
+        let carrier_id = match (deliver.tlvs.receipted_message_id(), &text) {
+            (Some(id), _) if !id.is_empty() => String::from_utf8_lossy(id).into_owned(),
+            (_, Some(r)) => r.id.clone(),
+            _ => {
+                metrics::counter!(m::RECEIPTS_UNMATCHED, "carrier" => self.carrier(carrier).name.clone()).increment(1);
+                tracing::warn!(carrier = %self.carrier(carrier).name, "receipt without an id");
+                return;
+            }
+        };
+        let stat = text
+            .as_ref()
+            .map(|r| r.stat.as_str().to_string())
+            .unwrap_or_default();
+        let state = MessageState::from_receipt(&stat, deliver.tlvs.message_state());
+        let error = deliver
+            .tlvs
+            .network_error_code()
+            .map(|e| e.code)
+            .or_else(|| {
+                text.as_ref()
+                    .and_then(|r| r.err.as_deref())
+                    .and_then(|e| e.parse().ok())
+            })
+            .unwrap_or(0);
+        let receipt = CarrierReceipt { state, error };
+        match self
+            .correlator
+            .match_receipt(carrier, &carrier_id, receipt, state.is_final(), now)
+        {
+            Match::Matched(ours, r) => {
+                if r.state.is_final() {
+                    self.finish(ours, r.state, r.error, now, now_unix);
+                }
+            }
+            Match::Held => {}
+            Match::Unmatched(_) => {
+                metrics::counter!(m::RECEIPTS_UNMATCHED, "carrier" => self.carrier(carrier).name.clone()).increment(1);
+                tracing::warn!(carrier = %self.carrier(carrier).name, carrier_id, "receipt for an unknown message");
+            }
+        }
+    }
+
+    /// A mobile-originated message from a carrier: handed to the account that owns the destination number.
+    pub fn on_mo(&self, deliver: DeliverSm) -> Result<(), CommandStatus> {
+        let dest = deliver.dest_addr.addr.to_str_lossy();
+        let owner = self
+            .mo_owners
+            .get(dest.trim_start_matches('+'))
+            .copied()
+            .ok_or(CommandStatus::ESME_RINVDSTADR)?;
+        self.push_inbound(
+            owner,
+            Inbound {
+                deliver,
+                about: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Ends a message in a final state (once), and queues the client's receipt if it asked for one.
+    pub fn finish(
+        &self,
+        id: MessageId,
+        state: MessageState,
+        error: u16,
+        now: Instant,
+        now_unix: i64,
+    ) {
+        let Some(r) = self.store.finish(id, state, error, now_unix, now) else {
+            return;
+        };
+        let account = self.account(r.account).system_id.clone();
+        metrics::counter!(m::FINISHED, "account" => account, "class" => r.class.as_str(), "state" => r.state.receipt_stat())
+            .increment(1);
+        metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
+            .record(now.saturating_duration_since(r.accepted).as_secs_f64());
+        if r.registered_delivery
+            .wants_receipt(state == MessageState::Delivered)
+        {
+            self.push_inbound(
+                r.account,
+                Inbound {
+                    deliver: client_receipt(id, &r),
+                    about: Some(id),
+                },
+            );
+        }
+    }
+
+    fn push_inbound(&self, account: AccountId, item: Inbound) {
+        if !self.outbox(account).push(item) {
+            metrics::counter!(m::OUTBOX_DROPPED, "account" => self.account(account).system_id.clone()).increment(1);
+            tracing::warn!(account = %self.account(account).system_id, "outbox full: dropped the oldest receipt");
+        }
+    }
+
+    /// Cancels a message that is still queued (`cancel_sm`, HTTP DELETE).
+    pub fn cancel(
+        &self,
+        account: AccountId,
+        id: MessageId,
+        now: Instant,
+        now_unix: i64,
+    ) -> Result<(), CommandStatus> {
+        let r = self
+            .store
+            .get(id)
+            .filter(|r| r.account == account)
+            .ok_or(CommandStatus::ESME_RINVMSGID)?;
+        if r.state != MessageState::Queued {
+            return Err(CommandStatus::ESME_RCANCELFAIL);
+        }
+        let carrier = r.carrier.ok_or(CommandStatus::ESME_RCANCELFAIL)?;
+        self.carrier(carrier)
+            .queue
+            .remove(id)
+            .ok_or(CommandStatus::ESME_RCANCELFAIL)?;
+        self.finish(id, MessageState::Cancelled, 0, now, now_unix);
+        Ok(())
+    }
+
+    /// A message's record, if it belongs to `account`.
+    pub fn query(&self, account: AccountId, id: MessageId) -> Option<Record> {
+        self.store.get(id).filter(|r| r.account == account)
+    }
+
+    /// Periodic housekeeping: expire queued messages whose validity passed, drop stale correlation entries and records.
+    pub fn sweep(&self, now: Instant, now_unix: i64) {
+        let mut expired = Vec::new();
+        for c in &self.carriers {
+            c.queue.drain_expired(now, &mut expired);
+        }
+        self.expire(expired, now, now_unix);
+        for _ in
+            self.correlator
+                .expire(now, Duration::from_secs(60), Duration::from_secs(72 * 3600))
+        {
+            metrics::counter!(m::RECEIPTS_UNMATCHED, "carrier" => "unknown").increment(1);
+        }
+        self.store.expire(now, self.retention);
+        self.sticky
+            .retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(3600));
+    }
+
+    /// Ends expired messages with EXPIRED receipts.
+    pub fn expire(&self, expired: Vec<Outgoing>, now: Instant, now_unix: i64) {
+        for m in expired {
+            self.finish(m.id, MessageState::Expired, 0, now, now_unix);
+        }
+    }
+}
+
+/// Checks the message body: UDH well-formed, UCS-2 of even length, not both short_message and message_payload. Returns
+/// the concatenation reference of a long message's part.
+fn check_body(sm: &SubmitSm) -> Result<Option<u16>, SubmitError> {
+    if !sm.short_message.is_empty() && sm.tlvs.message_payload().is_some() {
+        return Err(SubmitError::Message(
+            "short_message and message_payload are both set (SMPP 3.4 §5.3.2.32)",
+        ));
+    }
+    let payload = sm.payload();
+    let (concat, text) = if sm.esm_class.has_udh() {
+        let (udh, text) = Udh::parse(payload)
+            .map_err(|_| SubmitError::Message("the user data header is malformed"))?;
+        (udh.concat().map(|c| c.reference), text)
+    } else {
+        (sm.tlvs.sar_msg_ref_num(), payload)
+    };
+    if sm.data_coding == DataCoding::UCS2 && text.len() % 2 != 0 {
+        return Err(SubmitError::Message(
+            "UCS-2 text has an odd number of octets",
+        ));
+    }
+    Ok(concat)
+}
+
+/// The receipt `deliver_sm` for a client: Sluice's id, the client's own addresses (swapped, as an SMSC sends them), the
+/// de-facto text (SMPP 3.4 Appendix B) and the receipted_message_id / message_state TLVs.
+pub fn client_receipt(id: MessageId, r: &Record) -> DeliverSm {
+    let delivered = r.state == MessageState::Delivered;
+    let submit = smpp::time::format_receipt_date(r.submitted_at);
+    let done = smpp::time::format_receipt_date(r.done_at.unwrap_or(r.submitted_at));
+    let text = format!(
+        "id:{id} sub:001 dlvrd:{} submit date:{} done date:{} stat:{} err:{:03} text:",
+        if delivered { "001" } else { "000" },
+        String::from_utf8_lossy(&submit),
+        String::from_utf8_lossy(&done),
+        r.state.receipt_stat(),
+        r.error.min(999),
+    );
+    let mut tlvs = Tlvs::new();
+    tlvs.set_receipted_message_id(&id.to_ascii())
+        .expect("16 octets fit");
+    tlvs.set_message_state(r.state.smpp_state());
+    if r.error != 0 {
+        tlvs.set_network_error_code(NetworkErrorCode {
+            network_type: 3,
+            code: r.error,
+        });
+    }
+    DeliverSm {
+        source_addr: r.dest.clone(),
+        dest_addr: r.source.clone(),
+        esm_class: EsmClass::DELIVERY_RECEIPT,
+        short_message: OctetString::new(Bytes::from(text))
+            .expect("receipt text is under 254 octets"),
+        tlvs,
+        ..DeliverSm::default()
+    }
+}
+
+/// Shared handle to the gateway.
+pub type SharedGateway = Arc<Gateway>;

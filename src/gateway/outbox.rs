@@ -1,0 +1,248 @@
+//! The two hand-offs between tasks: a carrier's priority queue (filled by client connections, drained by the carrier's
+//! sessions) and an account's outbox of receipts and MO (filled by carrier sessions, drained by the account's receiver
+//! binds). Both are bounded, and both wake one waiting consumer per item.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use bytes::Bytes;
+use smpp::pdu::DeliverSm;
+use tokio::sync::Notify;
+
+use crate::message::{AccountId, CarrierId, Class, MessageId};
+use crate::queue::{PriorityQueue, QueueFull, QueueLimits, Queued};
+
+/// A message waiting for a carrier.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Sluice's id.
+    pub id: MessageId,
+    /// The submitting account.
+    pub account: AccountId,
+    /// Its class.
+    pub class: Class,
+    /// Not sent after this.
+    pub expires_at: Instant,
+    /// The submit_sm to send, addresses normalised, asking the carrier for a receipt.
+    pub submit: smpp::pdu::SubmitSm,
+    /// Carriers that may take it, in the order to try them.
+    pub candidates: std::sync::Arc<[CarrierId]>,
+    /// When the client's submit was accepted.
+    pub accepted: Instant,
+}
+
+impl Queued for Outgoing {
+    fn class(&self) -> Class {
+        self.class
+    }
+    fn expires_at(&self) -> Instant {
+        self.expires_at
+    }
+    fn size(&self) -> usize {
+        // The struct plus the octets it holds; Bytes slices of one frame are counted by what they show.
+        std::mem::size_of::<Outgoing>()
+            + self.submit.short_message.len()
+            + self.submit.tlvs.encoded_len()
+    }
+}
+
+/// One carrier's queue and its state.
+#[derive(Debug)]
+pub struct CarrierQueue {
+    queue: Mutex<PriorityQueue<Outgoing>>,
+    notify: Notify,
+    bound: AtomicUsize,
+}
+
+impl CarrierQueue {
+    /// An empty queue.
+    pub fn new(limits: QueueLimits) -> Self {
+        CarrierQueue {
+            queue: Mutex::new(PriorityQueue::new(limits)),
+            notify: Notify::new(),
+            bound: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PriorityQueue<Outgoing>> {
+        // A panic while holding the lock leaves the queue consistent (every method finishes its bookkeeping before it
+        // can panic), so a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a new message, or hands it back when the queue is full.
+    pub fn try_push(&self, m: Outgoing) -> Result<(), Box<Outgoing>> {
+        self.lock()
+            .try_push(m)
+            .map_err(|QueueFull(m)| Box::new(m))?;
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    /// Puts messages that were in flight back at the head, oldest first.
+    pub fn requeue(&self, mut ms: Vec<Outgoing>) {
+        if ms.is_empty() {
+            return;
+        }
+        ms.sort_by_key(|m| std::cmp::Reverse(m.id));
+        let mut q = self.lock();
+        for m in ms {
+            q.push_front(m);
+        }
+        drop(q);
+        self.notify.notify_one();
+    }
+
+    /// The next message to send, if any; expired ones met on the way go to `expired`.
+    pub fn pop(&self, now: Instant, expired: &mut Vec<Outgoing>) -> Option<Outgoing> {
+        let m = self.lock().pop(now, expired);
+        // Another session of this carrier may have room too.
+        if m.is_some() {
+            self.notify.notify_one();
+        }
+        m
+    }
+
+    /// Waits until a message may be there.
+    pub async fn ready(&self) {
+        self.notify.notified().await
+    }
+
+    /// Takes every expired message out.
+    pub fn drain_expired(&self, now: Instant, expired: &mut Vec<Outgoing>) {
+        self.lock().drain_expired(now, expired);
+    }
+
+    /// Cancels a queued message.
+    pub fn remove(&self, id: MessageId) -> Option<Outgoing> {
+        self.lock().remove_first(|m| m.id == id)
+    }
+
+    /// Messages queued, per class.
+    pub fn depth(&self) -> [usize; 4] {
+        let q = self.lock();
+        Class::ALL.map(|c| q.len_of(c))
+    }
+
+    /// Messages queued.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counts a session that bound (`true`) or went down.
+    pub fn set_session_bound(&self, up: bool) {
+        if up {
+            self.bound.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.bound.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// True while at least one session is bound.
+    pub fn is_up(&self) -> bool {
+        self.bound.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// A receipt or MO message on its way to a client bind.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The deliver_sm to send.
+    pub deliver: DeliverSm,
+    /// The message a receipt is about (for logs and metrics); `None` for MO.
+    pub about: Option<MessageId>,
+}
+
+/// One account's undelivered receipts and MO, drained by its receiver binds.
+#[derive(Debug)]
+pub struct AccountOutbox {
+    items: Mutex<VecDeque<Inbound>>,
+    notify: Notify,
+    max: usize,
+    dropped: AtomicU64,
+}
+
+impl AccountOutbox {
+    /// An outbox holding at most `max` items.
+    pub fn new(max: usize) -> Self {
+        AccountOutbox {
+            items: Mutex::new(VecDeque::new()),
+            notify: Notify::new(),
+            max,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Inbound>> {
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds an item; when full, the oldest is dropped (and counted) to make room: the newest receipt says most.
+    pub fn push(&self, item: Inbound) -> bool {
+        let mut q = self.lock();
+        let mut kept = true;
+        if q.len() >= self.max {
+            q.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            kept = false;
+        }
+        q.push_back(item);
+        drop(q);
+        self.notify.notify_one();
+        kept
+    }
+
+    /// Puts items that were in flight to a bind that went away back at the head.
+    pub fn requeue(&self, items: Vec<Inbound>) {
+        if items.is_empty() {
+            return;
+        }
+        let mut q = self.lock();
+        for item in items.into_iter().rev() {
+            q.push_front(item);
+        }
+        drop(q);
+        self.notify.notify_one();
+    }
+
+    /// The next item, if any.
+    pub fn pop(&self) -> Option<Inbound> {
+        let item = self.lock().pop_front();
+        if item.is_some() {
+            self.notify.notify_one();
+        }
+        item
+    }
+
+    /// Waits until an item may be there.
+    pub async fn ready(&self) {
+        self.notify.notified().await
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Items dropped because the outbox was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// An MO or receipt text as octets, for building `deliver_sm`.
+pub fn octets(text: &str) -> Bytes {
+    Bytes::copy_from_slice(text.as_bytes())
+}
