@@ -16,6 +16,8 @@ mod codec;
 pub mod command_id;
 pub mod encoding;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod pdu;
 pub mod receipt;

@@ -300,11 +300,17 @@ fn number(digits: &[u8]) -> Option<u32> {
     })
 }
 
+/// Whitespace, or a NUL: a NUL is never part of a value (an id is a C-Octet String, SMPP 3.4 §3.1, which cannot hold
+/// one), and a value that kept it would lose it when written last and read back, as trailing NULs are ignored.
+fn is_separator(b: &u8) -> bool {
+    b.is_ascii_whitespace() || *b == 0
+}
+
 fn text_of(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
 }
 
-/// Reads a receipt text. Fields may come in any order, in any case, separated by any whitespace; unknown fields are
+/// Reads a receipt text. Fields may come in any order, in any case, separated by any whitespace or NULs; unknown fields are
 /// skipped; `text:` takes the rest of the input, spaces included. A field whose value cannot be read (a date with a
 /// month 13, a `sub:` that is not a number) is left `None` rather than failing the receipt, because the status still
 /// matters to the sender; when a field repeats, the first one counts. Trailing NULs and line ends are ignored.
@@ -327,7 +333,7 @@ pub fn parse(input: &[u8]) -> Result<Receipt, ReceiptError> {
     loop {
         let start = rest
             .iter()
-            .position(|b| !b.is_ascii_whitespace())
+            .position(|b| !is_separator(b))
             .unwrap_or(rest.len());
         rest = rest.get(start..).unwrap_or_default();
         if rest.is_empty() {
@@ -342,7 +348,7 @@ pub fn parse(input: &[u8]) -> Result<Receipt, ReceiptError> {
         }
         let value_len = after_key
             .iter()
-            .position(u8::is_ascii_whitespace)
+            .position(is_separator)
             .unwrap_or(after_key.len());
         let (value, tail) = after_key
             .split_at_checked(value_len)
@@ -579,6 +585,16 @@ mod tests {
         assert_eq!(parse(b"id: stat:DELIVRD"), Err(ReceiptError::MissingId));
         assert_eq!(parse(b"id:1 err:000"), Err(ReceiptError::MissingStat));
         assert_eq!(parse(b""), Err(ReceiptError::MissingId));
+    }
+
+    #[test]
+    fn a_nul_ends_a_value_so_it_survives_format_and_parse() {
+        // Found by the receipt_parse fuzz target: a stat keeping its NUL was cut when written last and read back.
+        let receipt = parse(b"stat:SKIPPED\0 id:7\0 err:1").expect("a receipt");
+        assert_eq!(receipt.stat, ReceiptStat::Other("SKIPPED".into()));
+        assert_eq!(receipt.id, "7");
+        let again = parse(receipt.format().as_bytes()).expect("its format");
+        assert_eq!((again.id, again.stat), (receipt.id, receipt.stat));
     }
 
     #[test]

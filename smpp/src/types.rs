@@ -80,7 +80,10 @@ impl<const MAX: usize> COctetString<MAX> {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.put_slice(&self.bytes);
+        // Most optional strings are empty (service_type, the two times); skipping them saves a call to memcpy each.
+        if !self.bytes.is_empty() {
+            out.put_slice(&self.bytes);
+        }
         out.put_u8(0);
     }
 }
@@ -385,8 +388,7 @@ impl<const MAX: usize> Address<MAX> {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.put_u8(self.ton.0);
-        out.put_u8(self.npi.0);
+        out.put_slice(&[self.ton.0, self.npi.0]);
         self.addr.encode(out);
     }
 }

@@ -111,7 +111,6 @@ impl BroadcastSm {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
         self.service_type.encode(out);
         self.source_addr.encode(out);
         self.message_id.encode(out);

@@ -62,7 +62,6 @@ impl DataSm {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
         self.service_type.encode(out);
         self.source_addr.encode(out);
         self.dest_addr.encode(out);

@@ -373,17 +373,27 @@ impl Pdu {
         }
     }
 
-    /// Appends the PDU's bytes to `out`, in one pass: the length is patched in after the body is written.
+    /// Appends the PDU's bytes to `out`, after one reservation of their exact length; the bodies reserve nothing more.
     pub fn encode(&self, out: &mut BytesMut) {
+        let header = self.header();
+        out.reserve(header.command_length as usize);
+        let mut octets = [0u8; HEADER_LEN];
+        for (word, value) in octets.chunks_exact_mut(4).zip([
+            header.command_length,
+            header.command_id.0,
+            header.command_status.0,
+            header.sequence_number.0,
+        ]) {
+            word.copy_from_slice(&value.to_be_bytes());
+        }
         let start = out.len();
-        out.reserve(HEADER_LEN + 64);
-        out.put_u32(0);
-        out.put_u32(self.command_id().0);
-        out.put_u32(self.command_status.0);
-        out.put_u32(self.sequence_number.0);
+        out.put_slice(&octets);
         self.body.encode(out);
-        let len = (out.len() - start) as u32;
-        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        debug_assert_eq!(
+            out.len() - start,
+            header.command_length as usize,
+            "{self:?}"
+        );
     }
 
     /// The PDU's bytes.

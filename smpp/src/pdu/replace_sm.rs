@@ -79,7 +79,6 @@ impl ReplaceSm {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
         self.message_id.encode(out);
         self.source_addr.encode(out);
         self.schedule_delivery_time.encode(out);

@@ -254,7 +254,6 @@ impl SubmitMulti {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
         self.service_type.encode(out);
         self.source_addr.encode(out);
         out.put_u8(self.dest_addrs.count());

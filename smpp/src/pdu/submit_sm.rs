@@ -128,21 +128,21 @@ impl SubmitSm {
     }
 
     pub(crate) fn encode(&self, out: &mut BytesMut) {
-        out.reserve(self.encoded_len());
         self.service_type.encode(out);
         self.source_addr.encode(out);
         self.dest_addr.encode(out);
-        out.put_u8(self.esm_class.0);
-        out.put_u8(self.protocol_id);
-        out.put_u8(self.priority_flag.0);
+        // Runs of one-octet fields go in as one slice each: one capacity check instead of one per octet.
+        out.put_slice(&[self.esm_class.0, self.protocol_id, self.priority_flag.0]);
         self.schedule_delivery_time.encode(out);
         self.validity_period.encode(out);
-        out.put_u8(self.registered_delivery.0);
-        out.put_u8(self.replace_if_present_flag);
-        out.put_u8(self.data_coding.0);
-        out.put_u8(self.sm_default_msg_id);
-        // `short_message` is bounded to 254 octets by its type.
-        out.put_u8(self.short_message.len() as u8);
+        out.put_slice(&[
+            self.registered_delivery.0,
+            self.replace_if_present_flag,
+            self.data_coding.0,
+            self.sm_default_msg_id,
+            // `short_message` is bounded to 254 octets by its type.
+            self.short_message.len() as u8,
+        ]);
         out.put_slice(self.short_message.as_bytes());
         self.tlvs.encode(out);
     }
