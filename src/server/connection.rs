@@ -4,9 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use smpp::pdu::{Body, SubmitSmResp};
+use smpp::pdu::{
+    Body, DataSm, DestAddress, QuerySmResp, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
+    UnsuccessSme, UnsuccessSmes,
+};
 use smpp::session::{BindType, Event, Session, State};
-use smpp::types::COctetString;
+use smpp::types::{Address, COctetString};
 use smpp::{CommandStatus, SequenceNumber};
 use tokio::net::TcpStream;
 
@@ -238,6 +241,51 @@ fn answer(
                 Err(e) => (e.status(), Body::SubmitSmResp(SubmitSmResp::empty())),
             }
         }
+        Body::DataSm(dm) => {
+            let class = gw.class_for(account, &dm.service_type.to_str_lossy(), 0);
+            match data_sm_as_submit(dm).and_then(|sm| {
+                gw.submit(account, sm, class, now, now_unix)
+                    .map_err(|e| e.status())
+            }) {
+                Ok(id) => (
+                    CommandStatus::ESME_ROK,
+                    Body::DataSmResp(SubmitSmResp::new(message_id(id))),
+                ),
+                Err(status) => (status, Body::DataSmResp(SubmitSmResp::empty())),
+            }
+        }
+        Body::SubmitMulti(multi) => submit_multi(gw, account, multi, now, now_unix),
+        Body::QuerySm(q) => match parse_id(&q.message_id).and_then(|id| {
+            gw.query(account, id)
+                .map(|r| (id, r))
+                .ok_or(CommandStatus::ESME_RQUERYFAIL)
+        }) {
+            Ok((id, r)) => (
+                CommandStatus::ESME_ROK,
+                Body::QuerySmResp(QuerySmResp {
+                    message_id: Some(message_id(id)),
+                    final_date: r.done_at.map(final_date).unwrap_or_default(),
+                    message_state: smpp::pdu::MessageState(r.state.smpp_state()),
+                    error_code: u8::try_from(r.error).unwrap_or(u8::MAX),
+                }),
+            ),
+            Err(status) => (status, Body::QuerySmResp(QuerySmResp::empty())),
+        },
+        Body::CancelSm(c) => {
+            // Cancelling "every message from this source to this destination" (an empty message_id, SMPP 3.4 §4.9.1)
+            // is not offered: Sluice cancels one message by its id.
+            let result = if c.message_id.is_empty() {
+                Err(CommandStatus::ESME_RCANCELFAIL)
+            } else {
+                parse_id(&c.message_id).and_then(|id| gw.cancel(account, id, now, now_unix))
+            };
+            match result {
+                Ok(()) => (CommandStatus::ESME_ROK, Body::CancelSmResp),
+                Err(status) => (status, Body::CancelSmResp),
+            }
+        }
+        // Messages are not replaced once accepted; the spec's own status for that is RREPLACEFAIL.
+        Body::ReplaceSm(_) => (CommandStatus::ESME_RREPLACEFAIL, Body::ReplaceSmResp),
         other => {
             let id = other.command_id();
             let resp = Body::error_response_to(id).unwrap_or(Body::GenericNack);
@@ -245,6 +293,116 @@ fn answer(
         }
     };
     let _ = session.send_response(seq, status, resp, now);
+}
+
+/// A `data_sm` as the `submit_sm` it amounts to: same addresses (which must fit submit_sm's 20 octets), esm_class,
+/// registered_delivery, data_coding and TLVs (the text is in `message_payload`). Its validity is the class default.
+fn data_sm_as_submit(dm: DataSm) -> Result<SubmitSm, CommandStatus> {
+    fn narrow(a: Address<65>, status: CommandStatus) -> Result<Address<21>, CommandStatus> {
+        let addr = COctetString::new(a.addr.to_bytes()).map_err(|_| status)?;
+        Ok(Address {
+            ton: a.ton,
+            npi: a.npi,
+            addr,
+        })
+    }
+    Ok(SubmitSm {
+        service_type: dm.service_type,
+        source_addr: narrow(dm.source_addr, CommandStatus::ESME_RINVSRCADR)?,
+        dest_addr: narrow(dm.dest_addr, CommandStatus::ESME_RINVDSTADR)?,
+        esm_class: dm.esm_class,
+        registered_delivery: dm.registered_delivery,
+        data_coding: dm.data_coding,
+        tlvs: dm.tlvs,
+        ..SubmitSm::default()
+    })
+}
+
+/// `submit_multi`: one Sluice message per SME destination, each validated on its own; the ones refused are listed in
+/// `unsuccess_sme`. The response's message_id is the first accepted message's id; receipts carry each destination's
+/// own id and address. Sluice keeps no distribution lists, so a PDU naming one is refused whole before anything is queued.
+fn submit_multi(
+    gw: &Gateway,
+    account: AccountId,
+    multi: SubmitMulti,
+    now: Instant,
+    now_unix: i64,
+) -> (CommandStatus, Body) {
+    let refuse = |status| (status, Body::SubmitMultiResp(SubmitMultiResp::default()));
+    let dests = multi.dest_addrs.as_slice();
+    if dests
+        .iter()
+        .any(|d| matches!(d, DestAddress::DistributionList(_)))
+    {
+        return refuse(CommandStatus::ESME_RINVDLNAME);
+    }
+    let class = gw.class_for(
+        account,
+        &multi.service_type.to_str_lossy(),
+        multi.priority_flag.0,
+    );
+    let mut first = None;
+    let mut failed = Vec::new();
+    for d in dests {
+        let DestAddress::Sme(dest) = d else {
+            unreachable!("distribution lists refused above")
+        };
+        let sm = SubmitSm {
+            service_type: multi.service_type.clone(),
+            source_addr: multi.source_addr.clone(),
+            dest_addr: dest.clone(),
+            esm_class: multi.esm_class,
+            protocol_id: multi.protocol_id,
+            priority_flag: multi.priority_flag,
+            schedule_delivery_time: multi.schedule_delivery_time.clone(),
+            validity_period: multi.validity_period.clone(),
+            registered_delivery: multi.registered_delivery,
+            replace_if_present_flag: multi.replace_if_present_flag,
+            data_coding: multi.data_coding,
+            sm_default_msg_id: multi.sm_default_msg_id,
+            short_message: multi.short_message.clone(),
+            tlvs: multi.tlvs.clone(),
+        };
+        match gw.submit(account, sm, class, now, now_unix) {
+            Ok(id) => {
+                first.get_or_insert(id);
+            }
+            Err(e) => failed.push(UnsuccessSme {
+                dest_addr: dest.clone(),
+                error_status_code: e.status(),
+            }),
+        }
+    }
+    let Some(id) = first else {
+        // Nothing was accepted: the first destination's reason answers for the PDU.
+        let status = failed
+            .first()
+            .map_or(CommandStatus::ESME_RSUBMITFAIL, |u| u.error_status_code);
+        return refuse(status);
+    };
+    let mut resp = SubmitMultiResp::new(message_id(id));
+    resp.unsuccess_smes = UnsuccessSmes::new(failed).expect("at most 254 destinations, as parsed");
+    (CommandStatus::ESME_ROK, Body::SubmitMultiResp(resp))
+}
+
+/// A client's message_id (Sluice's 16 hex digits) as an id.
+fn parse_id(id: &COctetString<65>) -> Result<MessageId, CommandStatus> {
+    std::str::from_utf8(id.as_bytes())
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(CommandStatus::ESME_RINVMSGID)
+}
+
+/// Unix seconds as an absolute SMPP time in UTC (`YYMMDDhhmmss000+`).
+fn final_date(unix_seconds: i64) -> COctetString<17> {
+    let t = smpp::time::SmppTime::Absolute {
+        unix_seconds,
+        tenths: 0,
+    };
+    t.format()
+        .ok()
+        .and_then(|b| COctetString::new(bytes::Bytes::copy_from_slice(&b)).ok())
+        .unwrap_or_default()
 }
 
 fn message_id(id: MessageId) -> COctetString<65> {
