@@ -27,7 +27,9 @@ async fn smpplib_client_gets_every_submit_accepted_and_every_receipt_matched_via
     assert_eq!(report.json["receipt_stats"], serde_json::json!(["DELIVRD"]));
     let sim = gw.simulator.as_ref().expect("simulator enabled");
     assert_eq!(
-        sim.stats.accepted.load(std::sync::atomic::Ordering::Relaxed),
+        sim.stats
+            .accepted
+            .load(std::sync::atomic::Ordering::Relaxed),
         20,
         "the simulator took each message once"
     );
@@ -53,17 +55,29 @@ async fn long_ucs2_message_reaches_one_smsc_js_carrier_in_order_and_its_receipts
     let config = config(Upstream::Port(smsc.port), "sessions = 1", "");
     let gw = app::start(&config).await.unwrap();
 
-    let report = run_esme(gw.smpp_addr, &["--long-ucs2", "--count", "1", "--wait", "20"]).await;
+    let report = run_esme(
+        gw.smpp_addr,
+        &["--long-ucs2", "--count", "1", "--wait", "20"],
+    )
+    .await;
 
     assert!(report.success, "esme.py failed: {}", report.stderr);
     let parts = report.n("submitted");
-    assert!(parts >= 2, "the text needs several segments: {}", report.json);
+    assert!(
+        parts >= 2,
+        "the text needs several segments: {}",
+        report.json
+    );
     assert_eq!(report.n("accepted"), parts, "{}", report.json);
     assert_eq!(report.n("receipts_matched"), parts, "{}", report.json);
     assert_eq!(report.json["receipt_stats"], serde_json::json!(["DELIVRD"]));
 
     let submits = smsc.events_of("submit_sm");
-    assert_eq!(submits.len() as u64, parts, "every segment reached smsc.js once");
+    assert_eq!(
+        submits.len() as u64,
+        parts,
+        "every segment reached smsc.js once"
+    );
     let concat: Vec<(u8, u8, u8)> = submits.iter().map(concat_of).collect();
     let reference = concat[0].0;
     for (i, (r, total, seq)) in concat.iter().enumerate() {
@@ -78,7 +92,10 @@ async fn long_ucs2_message_reaches_one_smsc_js_carrier_in_order_and_its_receipts
     }
     // Every receipt smsc.js sent was acknowledged by Sluice.
     smsc.wait_for("receipts acknowledged", |evs| {
-        evs.iter().filter(|e| e["event"] == "receipt_acked" && e["status"] == 0).count() as u64 == parts
+        evs.iter()
+            .filter(|e| e["event"] == "receipt_acked" && e["status"] == 0)
+            .count() as u64
+            == parts
     })
     .await;
     gw.shutdown(GRACE).await;
@@ -105,13 +122,19 @@ async fn bad_password_unowned_sender_and_non_numeric_destination_get_their_statu
     let (bad_password, bad_sender, bad_dest) = tokio::join!(
         run_esme(addr, &["--password", "wrong-pw", "--count", "1"]),
         run_esme(addr, &["--source", "BANK", "--count", "1", "--wait", "5"]),
-        run_esme(addr, &["--destination", "abc", "--count", "1", "--wait", "5"]),
+        run_esme(
+            addr,
+            &["--destination", "abc", "--count", "1", "--wait", "5"]
+        ),
     );
 
     assert!(!bad_password.success && bad_password.json.is_null());
     assert_eq!(
         smpplib_error(&bad_password),
-        (CommandStatus::ESME_RINVPASWD.0, "bind_transceiver_resp".into())
+        (
+            CommandStatus::ESME_RINVPASWD.0,
+            "bind_transceiver_resp".into()
+        )
     );
     assert_eq!(
         smpplib_error(&bad_sender),
@@ -122,12 +145,121 @@ async fn bad_password_unowned_sender_and_non_numeric_destination_get_their_statu
         (CommandStatus::ESME_RINVDSTADR.0, "submit_sm_resp".into())
     );
     // Refused messages are not queued, and nothing reached the carrier.
-    assert_eq!(gw.gateway.carrier(sluice::message::CarrierId(0)).queue.len(), 0);
+    assert_eq!(
+        gw.gateway
+            .carrier(sluice::message::CarrierId(0))
+            .queue
+            .len(),
+        0
+    );
     let sim = gw.simulator.as_ref().unwrap();
-    assert_eq!(sim.stats.accepted.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        sim.stats
+            .accepted
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
 
     // The same account with its own sender and a real number is accepted: the refusals were about the fields.
     let good = run_esme(addr, &["--count", "1", "--wait", "10"]).await;
-    assert_eq!((good.n("accepted"), good.n("receipts_matched")), (1, 1), "{}", good.json);
+    assert_eq!(
+        (good.n("accepted"), good.n("receipts_matched")),
+        (1, 1),
+        "{}",
+        good.json
+    );
+    gw.shutdown(GRACE).await;
+}
+
+/// Runs the built `sluice check-config` on `text` written to a file; returns (exit success, stderr+stdout, path).
+fn check_config(name: &str, text: &str) -> (bool, String, String) {
+    let path = std::env::temp_dir().join(format!("sluice-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("run sluice check-config");
+    let _ = std::fs::remove_file(&path);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (out.status.success(), text, path.display().to_string())
+}
+
+#[test]
+fn check_config_names_file_line_and_field_of_a_broken_config_and_exits_non_zero() {
+    let example = include_str!("../config/sluice.toml");
+    let (ok, out, _) = check_config("good", example);
+    assert!(ok, "the example config passes: {out}");
+
+    // An unknown field: a typo in [[account]].
+    let line = example
+        .lines()
+        .position(|l| l.starts_with("default_country"))
+        .expect("the example has default_country")
+        + 1;
+    let typo = example.replace("default_country = ", "default_countyr = ");
+    let (ok, out, path) = check_config("typo", &typo);
+    assert!(!ok, "a typo fails the check: {out}");
+    assert!(
+        out.contains(&format!("{path}:{line}:")) && out.contains("default_countyr"),
+        "file {path}, line {line} and the field are named: {out}"
+    );
+
+    // A cross-section error: a route naming a carrier that does not exist.
+    let line = example
+        .lines()
+        .position(|l| l.contains("carrier = \"sim\""))
+        .unwrap()
+        + 1;
+    let dangling = example.replace("{ carrier = \"sim\"", "{ carrier = \"nope\"");
+    let (ok, out, path) = check_config("route", &dangling);
+    assert!(!ok, "a dangling route fails the check: {out}");
+    assert!(
+        out.contains(&format!("{path}:{line}:")) && out.contains("route[0].carriers[0].carrier"),
+        "file {path}, line {line} and the field are named: {out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_command_id_gets_generic_nack_and_the_bind_survives() {
+    let config = config(Upstream::Simulator("receipt_delay = \"10ms\""), "", "");
+    let gw = app::start(&config).await.unwrap();
+    let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
+
+    // A 16-octet header with command_id 0x00000999, which SMPP 3.4 does not define, and sequence number 7.
+    let mut bad = Vec::new();
+    for word in [16u32, 0x0000_0999, 0, 7] {
+        bad.extend_from_slice(&word.to_be_bytes());
+    }
+    esme.send_raw(&bad).await;
+    let nack = esme
+        .recv()
+        .await
+        .expect("an answer, not a closed connection");
+    assert_eq!(nack.body, smpp::pdu::Body::GenericNack, "{nack:?}");
+    assert_eq!(nack.sequence_number, smpp::SequenceNumber(7));
+    assert_eq!(nack.command_status, CommandStatus::ESME_RINVCMDID);
+
+    // Still bound: a submit is accepted and its receipt comes back on the same connection.
+    let seq = esme
+        .send(smpp::pdu::Body::SubmitSm(submit("after the nack", "")))
+        .await;
+    let resp = esme.recv().await.expect("submit_sm_resp");
+    assert_eq!(resp.sequence_number, seq);
+    assert_eq!(resp.command_status, CommandStatus::ESME_ROK, "{resp:?}");
+    let smpp::pdu::Body::SubmitSmResp(resp) = resp.body else {
+        panic!("{resp:?}")
+    };
+    let id = resp.message_id.expect("an id").to_str_lossy().into_owned();
+    let receipt = esme.recv().await.expect("receipt deliver_sm");
+    let smpp::pdu::Body::DeliverSm(d) = &receipt.body else {
+        panic!("{receipt:?}")
+    };
+    assert_eq!(d.tlvs.receipted_message_id(), Some(id.as_bytes()));
+    esme.answer(&receipt).await;
     gw.shutdown(GRACE).await;
 }

@@ -189,8 +189,12 @@ impl EsmeReport {
 /// Starts smpplib's `esme.py` against `addr` with extra arguments; it binds as `demo` unless the args say otherwise.
 pub fn spawn_esme(addr: SocketAddr, args: &[&str]) -> Child {
     let mut cmd = Command::new("python3");
-    cmd.arg(peers_dir().join("esme.py"))
-        .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()]);
+    cmd.arg(peers_dir().join("esme.py")).args([
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &addr.port().to_string(),
+    ]);
     if !args.contains(&"--system-id") {
         cmd.args(["--system-id", "demo"]);
     }
@@ -397,7 +401,10 @@ impl RawEsme {
 
     /// Writes bytes as they are.
     pub async fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.expect("write to gateway");
+        self.stream
+            .write_all(bytes)
+            .await
+            .expect("write to gateway");
     }
 
     /// The next PDU from the gateway (within [`EVENT_TIMEOUT`]); `None` when it closed the connection.
