@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use sluice::app;
+use sluice::message::Class;
 use smpp::CommandStatus;
 
 const GRACE: Duration = Duration::from_secs(5);
@@ -261,5 +262,85 @@ async fn unknown_command_id_gets_generic_nack_and_the_bind_survives() {
     };
     assert_eq!(d.tlvs.receipted_message_id(), Some(id.as_bytes()));
     esme.answer(&receipt).await;
+    drop(esme);
+    gw.shutdown(GRACE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_overtakes_ten_thousand_queued_marketing_messages() {
+    const MARKETING: usize = 10_000;
+    const WINDOW: usize = 10;
+    // The carrier's port is reserved but nobody listens yet: the gateway keeps reconnecting and nothing drains.
+    let port = free_port();
+    let config = config(
+        Upstream::Port(port),
+        &format!("window = {WINDOW}\nsessions = 1"),
+        "",
+    );
+    let gw = app::start(&config).await.unwrap();
+    let queue = &gw.gateway.carrier(sluice::message::CarrierId(0)).queue;
+
+    // 10,000 marketing messages (service_type MKT, by the config's class rule), no receipts wanted.
+    let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
+    let marketing: Vec<_> = (0..MARKETING)
+        .map(|i| {
+            let mut sm = submit(&format!("Sale {i}"), "MKT");
+            sm.registered_delivery = smpp::types::RegisteredDelivery(0);
+            sm
+        })
+        .collect();
+    let statuses = esme.submit_all(marketing).await;
+    assert!(statuses.iter().all(|s| s.is_ok()), "all marketing accepted");
+    drop(esme);
+    assert_eq!(queue.depth()[Class::Marketing.index()], MARKETING);
+
+    // Then one OTP from smpplib (service_type OTP), which waits for its receipt.
+    let otp = spawn_esme(
+        gw.smpp_addr,
+        &[
+            "--service-type",
+            "OTP",
+            "--text",
+            "Your code is 424242",
+            "--count",
+            "1",
+            "--wait",
+            "40",
+        ],
+    );
+    eventually("the OTP queued", || queue.depth()[Class::Otp.index()] == 1).await;
+    assert_eq!(queue.len(), MARKETING + 1, "nothing drained yet");
+
+    // Now the carrier comes up and drains the queue.
+    let smsc = Smsc::start(port, &["--dlr-delay-ms", "10"]).await;
+    smsc.wait_for("every message at the carrier", |evs| {
+        evs.iter().filter(|e| e["event"] == "submit_sm").count() > MARKETING
+    })
+    .await;
+    let otp = finish_esme(otp).await;
+    assert_eq!(
+        (otp.n("accepted"), otp.n("receipts_matched")),
+        (1, 1),
+        "{} {}",
+        otp.json,
+        otp.stderr
+    );
+
+    let texts: Vec<String> = smsc
+        .events_of("submit_sm")
+        .iter()
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let position = texts
+        .iter()
+        .position(|t| t == "Your code is 424242")
+        .expect("the OTP reached the carrier");
+    assert!(
+        position < WINDOW,
+        "the OTP went out {position}th of {}, behind more than a window of marketing",
+        texts.len()
+    );
+    let unique: std::collections::HashSet<&String> = texts.iter().collect();
+    assert_eq!(unique.len(), MARKETING + 1, "each message sent once");
     gw.shutdown(GRACE).await;
 }

@@ -425,6 +425,44 @@ impl RawEsme {
         }
     }
 
+    /// Submits every message, pipelined in batches of 500 (so neither side's socket buffer fills while the other waits),
+    /// and returns each response's status, in order.
+    pub async fn submit_all(&mut self, messages: Vec<SubmitSm>) -> Vec<CommandStatus> {
+        let mut statuses = Vec::with_capacity(messages.len());
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            let mut out = BytesMut::new();
+            let mut seqs = Vec::new();
+            for sm in messages.by_ref().take(500) {
+                let seq = SequenceNumber(self.next_seq);
+                self.next_seq += 1;
+                seqs.push(seq);
+                Pdu {
+                    sequence_number: seq,
+                    command_status: CommandStatus::ESME_ROK,
+                    body: Body::SubmitSm(sm),
+                }
+                .encode(&mut out);
+            }
+            self.send_raw(&out).await;
+            for seq in seqs {
+                let resp = loop {
+                    let pdu = self
+                        .recv()
+                        .await
+                        .expect("the gateway closed the connection");
+                    if matches!(pdu.body, Body::SubmitSmResp(_)) {
+                        break pdu;
+                    }
+                    self.answer(&pdu).await;
+                };
+                assert_eq!(resp.sequence_number, seq, "responses in order");
+                statuses.push(resp.command_status);
+            }
+        }
+        statuses
+    }
+
     /// Answers a request the gateway sent (deliver_sm, enquire_link) with ESME_ROK.
     pub async fn answer(&mut self, request: &Pdu) {
         let body = match &request.body {
