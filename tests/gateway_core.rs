@@ -344,3 +344,103 @@ async fn otp_overtakes_ten_thousand_queued_marketing_messages() {
     assert_eq!(unique.len(), MARKETING + 1, "each message sent once");
     gw.shutdown(GRACE).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_otp_is_never_sent_and_its_client_gets_an_expired_receipt() {
+    // OTPs are valid for 300 ms by the class default; the carrier is down past that.
+    let port = free_port();
+    let config = config(
+        Upstream::Port(port),
+        "",
+        "[classes.otp]\nvalidity = \"300ms\"",
+    );
+    let gw = app::start(&config).await.unwrap();
+
+    let otp = run_esme(
+        gw.smpp_addr,
+        &[
+            "--service-type",
+            "OTP",
+            "--text",
+            "Your code is 777777",
+            "--count",
+            "1",
+            "--wait",
+            "20",
+        ],
+    )
+    .await;
+    assert_eq!(
+        (otp.n("accepted"), otp.n("receipts_matched")),
+        (1, 1),
+        "{} {}",
+        otp.json,
+        otp.stderr
+    );
+    assert_eq!(otp.json["receipt_stats"], serde_json::json!(["EXPIRED"]));
+    let queue = &gw.gateway.carrier(sluice::message::CarrierId(0)).queue;
+    assert_eq!(queue.len(), 0, "the expired OTP left the queue");
+
+    // The carrier comes up; a later message goes through, and the OTP never does.
+    let smsc = Smsc::start(port, &["--dlr-delay-ms", "10"]).await;
+    smsc.wait_for("the gateway bound", |evs| {
+        evs.iter().any(|e| e["event"] == "bind")
+    })
+    .await;
+    let later = run_esme(
+        gw.smpp_addr,
+        &[
+            "--text",
+            "Your parcel is on its way",
+            "--count",
+            "1",
+            "--wait",
+            "20",
+        ],
+    )
+    .await;
+    assert_eq!(later.json["receipt_stats"], serde_json::json!(["DELIVRD"]));
+    let texts: Vec<_> = smsc
+        .events_of("submit_sm")
+        .iter()
+        .map(|e| e["message"].clone())
+        .collect();
+    assert_eq!(texts, vec![serde_json::json!("Your parcel is on its way")]);
+    gw.shutdown(GRACE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relative_validity_period_expires_a_queued_message_with_an_expired_receipt() {
+    // SMPP 3.4 §7.1.1.2 relative time: 1 second. The carrier never comes up.
+    let config = config(Upstream::Port(free_port()), "", "");
+    let gw = app::start(&config).await.unwrap();
+    let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
+    let mut sm = submit("Your code is 135790", "OTP");
+    sm.validity_period = smpp::types::COctetString::try_from("000000000001000R").unwrap();
+    let seq = esme.send(smpp::pdu::Body::SubmitSm(sm)).await;
+    let resp = esme.recv().await.expect("submit_sm_resp");
+    assert_eq!(
+        (resp.sequence_number, resp.command_status),
+        (seq, CommandStatus::ESME_ROK)
+    );
+    let smpp::pdu::Body::SubmitSmResp(resp) = resp.body else {
+        panic!("{resp:?}")
+    };
+    let id = resp.message_id.unwrap().to_str_lossy().into_owned();
+
+    let receipt = esme.recv().await.expect("a receipt");
+    let smpp::pdu::Body::DeliverSm(d) = &receipt.body else {
+        panic!("{receipt:?}")
+    };
+    assert_eq!(d.tlvs.receipted_message_id(), Some(id.as_bytes()));
+    let text = smpp::receipt::parse(d.payload()).expect("receipt text");
+    assert_eq!(text.stat.as_str(), "EXPIRED");
+    assert_eq!(
+        d.tlvs.message_state(),
+        Some(3),
+        "EXPIRED (SMPP 3.4 §5.2.28)"
+    );
+    esme.answer(&receipt).await;
+    drop(esme);
+    gw.shutdown(GRACE).await;
+}
