@@ -444,3 +444,40 @@ async fn relative_validity_period_expires_a_queued_message_with_an_expired_recei
     drop(esme);
     gw.shutdown(GRACE).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrier_dropping_its_connection_mid_flood_loses_nothing() {
+    const COUNT: u64 = 2000;
+    // The simulator drops the link, with that submit unanswered, on every 150th submit_sm a connection receives; the
+    // gateway keeps two sessions and reconnects after 10-50 ms.
+    let config = config(
+        Upstream::Simulator("receipt_delay = \"10ms\"\ndisconnect_every = 150"),
+        "window = 20\nsessions = 2",
+        "",
+    );
+    let gw = app::start(&config).await.unwrap();
+
+    let report = run_esme(
+        gw.smpp_addr,
+        &["--count", &COUNT.to_string(), "--wait", "30"],
+    )
+    .await;
+
+    let sim = gw.simulator.as_ref().unwrap();
+    let stat = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        stat(&sim.stats.disconnects) >= COUNT / 150 / 2,
+        "the carrier dropped the link repeatedly ({} times)",
+        stat(&sim.stats.disconnects)
+    );
+    assert_eq!(report.n("accepted"), COUNT, "{}", report.json);
+    // Unanswered submits were sent again, and none that the carrier had answered was sent twice.
+    assert_eq!(
+        stat(&sim.stats.accepted),
+        COUNT,
+        "every message reached the carrier exactly once"
+    );
+    assert_eq!(report.n("receipts_matched"), COUNT, "{}", report.json);
+    assert_eq!(report.json["receipt_stats"], serde_json::json!(["DELIVRD"]));
+    gw.shutdown(GRACE).await;
+}
