@@ -481,3 +481,64 @@ async fn carrier_dropping_its_connection_mid_flood_loses_nothing() {
     assert_eq!(report.json["receipt_stats"], serde_json::json!(["DELIVRD"]));
     gw.shutdown(GRACE).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smsc_js_killed_mid_flood_and_restarted_gets_every_message() {
+    const COUNT: usize = 5000;
+    const WINDOW: usize = 20;
+    let port = free_port();
+    let config = config(
+        Upstream::Port(port),
+        &format!("window = {WINDOW}\nsessions = 1"),
+        "",
+    );
+    let gw = app::start(&config).await.unwrap();
+    let queue = &gw.gateway.carrier(sluice::message::CarrierId(0)).queue;
+
+    // The flood is queued while the carrier is down, so it is still being drained when the carrier dies.
+    let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
+    let flood: Vec<_> = (0..COUNT)
+        .map(|i| {
+            let mut sm = submit(&format!("flood {i}"), "");
+            sm.registered_delivery = smpp::types::RegisteredDelivery(0);
+            sm
+        })
+        .collect();
+    let statuses = esme.submit_all(flood).await;
+    assert!(statuses.iter().all(|s| s.is_ok()), "all accepted");
+    drop(esme);
+
+    let first = Smsc::start(port, &["--dlr-delay-ms", "10"]).await;
+    first
+        .wait_for("a share of the flood at the first carrier", |evs| {
+            evs.iter().filter(|e| e["event"] == "submit_sm").count() >= COUNT / 10
+        })
+        .await;
+    let before = first.kill().await;
+    assert!(!queue.is_empty(), "the carrier died mid-flood");
+
+    let second = Smsc::start(port, &["--dlr-delay-ms", "10"]).await;
+    let texts = |evs: &[serde_json::Value]| -> Vec<String> {
+        evs.iter()
+            .filter(|e| e["event"] == "submit_sm")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let seen_before = texts(&before);
+    second
+        .wait_for("every message at one carrier or the other", |evs| {
+            let mut all: std::collections::HashSet<String> = seen_before.iter().cloned().collect();
+            all.extend(texts(evs));
+            all.len() == COUNT
+        })
+        .await;
+    let total = seen_before.len() + texts(&second.events()).len();
+    // Only submits in flight when the link died can reach a carrier twice (their answers were lost with it).
+    assert!(
+        total - COUNT <= WINDOW,
+        "{} messages sent twice, more than a window",
+        total - COUNT
+    );
+    assert_eq!(queue.len(), 0);
+    gw.shutdown(GRACE).await;
+}

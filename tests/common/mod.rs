@@ -240,6 +240,7 @@ pub struct Smsc {
     pub port: u16,
     child: Child,
     events: Arc<(Mutex<Vec<Value>>, Notify)>,
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl Smsc {
@@ -259,7 +260,7 @@ impl Smsc {
         let stdout = child.stdout.take().expect("piped");
         let events: Arc<(Mutex<Vec<Value>>, Notify)> = Arc::default();
         let sink = events.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Ok(v) = serde_json::from_str::<Value>(&line) {
@@ -272,6 +273,7 @@ impl Smsc {
             port,
             child,
             events,
+            reader,
         };
         smsc.wait_for("smsc.js listening", |evs| {
             evs.iter().any(|e| e["event"] == "listening")
@@ -324,9 +326,14 @@ impl Smsc {
         }
     }
 
-    /// Kills the process at once (SIGKILL): its connections drop without an unbind.
+    /// Kills the process at once (SIGKILL): its connections drop without an unbind. Returns every event it printed
+    /// (read to the end of its output).
     pub async fn kill(mut self) -> Vec<Value> {
         let _ = self.child.kill().await;
+        tokio::time::timeout(EVENT_TIMEOUT, &mut self.reader)
+            .await
+            .expect("smsc.js output ends when it dies")
+            .expect("reader task");
         self.events()
     }
 }
