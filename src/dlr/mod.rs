@@ -62,6 +62,10 @@ impl<R> Correlator<R> {
     }
 
     /// Records that `carrier` knows our message `ours` as `carrier_id`. Returns a receipt for it that arrived early.
+    ///
+    /// `record` and [`Correlator::match_receipt`] run on different sessions' tasks at once. Each publishes first (the id
+    /// here, the held receipt there) and then looks for the other, so at least one of them sees the other; whichever
+    /// removes the held receipt from `early` owns it, so it is matched exactly once.
     pub fn record(
         &self,
         carrier: CarrierId,
@@ -70,16 +74,14 @@ impl<R> Correlator<R> {
         now: Instant,
     ) -> Option<R> {
         let key = CarrierKey::new(carrier, carrier_id);
-        if let Some((_, (r, _))) = self.early.remove(&key) {
-            return Some(r);
-        }
-        if let Some(alt) = key.other_base() {
-            if let Some((_, (r, _))) = self.early.remove(&alt) {
-                return Some(r);
-            }
-        }
-        self.ids.insert(key, (ours, now));
-        None
+        self.ids.insert(key.clone(), (ours, now));
+        let early = self
+            .early
+            .remove(&key)
+            .or_else(|| key.other_base().and_then(|alt| self.early.remove(&alt)));
+        let (_, (r, _)) = early?;
+        self.ids.remove(&key);
+        Some(r)
     }
 
     /// Finds the message a carrier receipt is about, and forgets the mapping when `is_final`.
@@ -98,8 +100,16 @@ impl<R> Correlator<R> {
         match found {
             Some(ours) => Match::Matched(ours, receipt),
             None if self.early.len() < self.max_early => {
-                self.early.insert(key, (receipt, now));
-                Match::Held
+                self.early.insert(key.clone(), (receipt, now));
+                // The id may have been recorded since the lookup above (see `record`): look again, and take the
+                // receipt back unless `record` already took it.
+                let found = self
+                    .lookup(&key, is_final)
+                    .or_else(|| key.other_base().and_then(|alt| self.lookup(&alt, is_final)));
+                match (found, found.and_then(|_| self.early.remove(&key))) {
+                    (Some(ours), Some((_, (receipt, _)))) => Match::Matched(ours, receipt),
+                    _ => Match::Held,
+                }
             }
             None => Match::Unmatched(receipt),
         }
@@ -221,5 +231,53 @@ mod tests {
             Duration::from_secs(3600),
         );
         assert_eq!(stale, vec!["a"]);
+    }
+
+    #[test]
+    fn a_receipt_racing_its_record_on_another_thread_is_matched_exactly_once() {
+        // One carrier session records ids while another takes their receipts at the same moment, as when a receipt
+        // comes back on a second bind before the first has read the submit_sm_resp. Every receipt must end matched,
+        // either by match_receipt or handed back by record, and never both.
+        const N: u64 = 20_000;
+        let t0 = Instant::now();
+        let c = Correlator::<u64>::new(usize::MAX);
+        let barrier = std::sync::Barrier::new(2);
+        let (from_record, from_match) = std::thread::scope(|s| {
+            let recorder = s.spawn(|| {
+                barrier.wait();
+                (0..N)
+                    .filter_map(|i| c.record(C, &format!("M{i}"), MessageId(i), t0))
+                    .collect::<Vec<u64>>()
+            });
+            let receiver = s.spawn(|| {
+                barrier.wait();
+                (0..N)
+                    .filter_map(
+                        |i| match c.match_receipt(C, &format!("M{i}"), i, true, t0) {
+                            Match::Matched(ours, r) => {
+                                assert_eq!(ours, MessageId(r));
+                                Some(r)
+                            }
+                            Match::Held => None,
+                            Match::Unmatched(r) => panic!("unbounded hold refused {r}"),
+                        },
+                    )
+                    .collect::<Vec<u64>>()
+            });
+            (recorder.join().unwrap(), receiver.join().unwrap())
+        });
+        let mut all: Vec<u64> = from_record.into_iter().chain(from_match).collect();
+        all.sort_unstable();
+        assert_eq!(
+            all.len() as u64,
+            N,
+            "{} receipts stuck unmatched",
+            N - all.len() as u64
+        );
+        assert!(
+            all.iter().copied().eq(0..N),
+            "each receipt matched exactly once"
+        );
+        assert_eq!((c.held(), c.pending()), (0, 0));
     }
 }
