@@ -448,11 +448,12 @@ async fn relative_validity_period_expires_a_queued_message_with_an_expired_recei
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carrier_dropping_its_connection_mid_flood_loses_nothing() {
     const COUNT: u64 = 2000;
+    const WINDOW: u64 = 20;
     // The simulator drops the link, with that submit unanswered, on every 150th submit_sm a connection receives; the
     // gateway keeps two sessions and reconnects after 10-50 ms.
     let config = config(
         Upstream::Simulator("receipt_delay = \"10ms\"\ndisconnect_every = 150"),
-        "window = 20\nsessions = 2",
+        &format!("window = {WINDOW}\nsessions = 2"),
         "",
     );
     let gw = app::start(&config).await.unwrap();
@@ -471,11 +472,13 @@ async fn carrier_dropping_its_connection_mid_flood_loses_nothing() {
         stat(&sim.stats.disconnects)
     );
     assert_eq!(report.n("accepted"), COUNT, "{}", report.json);
-    // Unanswered submits were sent again, and none that the carrier had answered was sent twice.
-    assert_eq!(
-        stat(&sim.stats.accepted),
-        COUNT,
-        "every message reached the carrier exactly once"
+    // A receipt for each of the client's ids means each message reached the carrier. Submits unanswered when a link
+    // dropped were sent again; only those whose answer was lost with the link can have been taken twice.
+    let taken = stat(&sim.stats.accepted);
+    let drops = stat(&sim.stats.disconnects);
+    assert!(
+        taken >= COUNT && taken - COUNT <= drops * WINDOW,
+        "the carrier took {taken} submits for {COUNT} messages over {drops} dropped links"
     );
     assert_eq!(report.n("receipts_matched"), COUNT, "{}", report.json);
     assert_eq!(report.json["receipt_stats"], serde_json::json!(["DELIVRD"]));
