@@ -545,3 +545,84 @@ async fn smsc_js_killed_mid_flood_and_restarted_gets_every_message() {
     assert_eq!(queue.len(), 0);
     gw.shutdown(GRACE).await;
 }
+
+/// Part `seq` of `total` of a long UCS-2 message with 8-bit concatenation reference `reference` (3GPP TS 23.040
+/// §9.2.3.24.1), as an ESME sends it: UDHI set, the UDH at the start of short_message.
+fn long_part(reference: u8, total: u8, seq: u8, text: &str) -> smpp::pdu::SubmitSm {
+    let mut body = vec![0x05, 0x00, 0x03, reference, total, seq];
+    body.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    smpp::pdu::SubmitSm {
+        esm_class: smpp::types::EsmClass::UDHI,
+        data_coding: smpp::types::DataCoding::UCS2,
+        short_message: smpp::types::OctetString::new(bytes::Bytes::from(body)).unwrap(),
+        ..submit("", "")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_parts_of_a_long_message_follow_the_first_to_its_carrier() {
+    // Two carriers on one route: `up` is cheaper but down at first, so the first part goes to `alt`.
+    let up_port = free_port();
+    let alt = Smsc::start(free_port(), &["--dlr-delay-ms", "10"]).await;
+    let config = parse_config(
+        &format!(
+            "{}\nhost = \"127.0.0.1\"\nport = {up_port}\n{}\nhost = \"127.0.0.1\"\nport = {}\n
+[[route]]
+prefix = \"\"
+carriers = [{{ carrier = \"up\", cost = 0.01 }}, {{ carrier = \"alt\", cost = 0.02 }}]",
+            carrier("up"),
+            carrier("alt"),
+            alt.port
+        ),
+        "",
+    );
+    let gw = app::start(&config).await.unwrap();
+    let up_queue = &gw.gateway.carrier(sluice::message::CarrierId(0)).queue;
+    let alt_queue = &gw.gateway.carrier(sluice::message::CarrierId(1)).queue;
+    eventually("alt bound", || alt_queue.is_up()).await;
+
+    let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
+    let ok = |s: Vec<CommandStatus>| assert!(s.iter().all(|s| s.is_ok()), "{s:?}");
+    ok(esme
+        .submit_all(vec![long_part(0x42, 3, 1, "Teil eins, ")])
+        .await);
+    alt.wait_for("part 1 at alt", |evs| {
+        evs.iter().any(|e| e["event"] == "submit_sm")
+    })
+    .await;
+
+    // The cheaper carrier comes up: new messages go there, but the long message's other parts stay with the first.
+    let up = Smsc::start(up_port, &["--dlr-delay-ms", "10"]).await;
+    eventually("up bound", || up_queue.is_up()).await;
+    ok(esme
+        .submit_all(vec![
+            long_part(0x42, 3, 2, "Teil zwei, "),
+            long_part(0x42, 3, 3, "Teil drei."),
+            submit("a new message", ""),
+        ])
+        .await);
+    up.wait_for("the new message at up", |evs| {
+        evs.iter().any(|e| e["event"] == "submit_sm")
+    })
+    .await;
+    alt.wait_for("three parts at alt", |evs| {
+        evs.iter().filter(|e| e["event"] == "submit_sm").count() >= 3
+    })
+    .await;
+    // Everything queued has gone: both carriers hold all they will ever get.
+    eventually("queues empty", || {
+        up_queue.is_empty() && alt_queue.is_empty()
+    })
+    .await;
+
+    let at_alt: Vec<(u8, u8, u8)> = alt.events_of("submit_sm").iter().map(concat_of).collect();
+    assert_eq!(at_alt, vec![(0x42, 3, 1), (0x42, 3, 2), (0x42, 3, 3)]);
+    let at_up: Vec<_> = up
+        .events_of("submit_sm")
+        .iter()
+        .map(|e| e["message"].clone())
+        .collect();
+    assert_eq!(at_up, vec![serde_json::json!("a new message")]);
+    drop(esme);
+    gw.shutdown(GRACE).await;
+}

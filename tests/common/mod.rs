@@ -109,6 +109,40 @@ pub fn config(upstream: Upstream<'_>, extra_carrier: &str, extra: &str) -> Confi
             String::new(),
         ),
     };
+    let carriers = format!(
+        r#"
+{}
+{carrier_addr}
+{extra_carrier}
+
+[[route]]
+prefix = ""
+carriers = [{{ carrier = "up" }}]
+
+{simulator}
+"#,
+        carrier("up")
+    );
+    parse_config(&carriers, extra)
+}
+
+/// The `[[carrier]]` lines every test carrier shares (fast reconnects, any sender), named `name`.
+pub fn carrier(name: &str) -> String {
+    format!(
+        r#"
+[[carrier]]
+name = "{name}"
+system_id = "sluice"
+password = "secret"
+bind_type = "transceiver"
+reconnect_min = "10ms"
+reconnect_max = "50ms"
+sender_ids = ["*"]"#
+    )
+}
+
+/// The test config with the given carriers, routes and simulator (`carriers`) and other sections (`extra`).
+pub fn parse_config(carriers: &str, extra: &str) -> Config {
     let text = format!(
         r#"
 [server]
@@ -137,22 +171,7 @@ default_class = "transactional"
 sender_ids = ["ACME", "4915100000000"]
 default_country = "49"
 
-[[carrier]]
-name = "up"
-{carrier_addr}
-system_id = "sluice"
-password = "secret"
-bind_type = "transceiver"
-reconnect_min = "10ms"
-reconnect_max = "50ms"
-sender_ids = ["*"]
-{extra_carrier}
-
-[[route]]
-prefix = ""
-carriers = [{{ carrier = "up" }}]
-
-{simulator}
+{carriers}
 "#
     );
     Config::parse(Path::new("test.toml"), &text)
