@@ -40,6 +40,10 @@ pub struct SimStats {
     pub disconnects: AtomicU64,
 }
 
+/// Most receipts kept for one `system_id` (one that binds as a transmitter only would otherwise pile them up); more
+/// are not generated.
+const MAX_PENDING_RECEIPTS: usize = 1_000_000;
+
 /// Receipts not yet acknowledged, per bound `system_id`, in due order (the delay is the same for every message).
 type Pending = HashMap<String, VecDeque<(Instant, DeliverSm)>>;
 
@@ -196,11 +200,12 @@ impl Simulator {
                                     now,
                                 );
                                 if let (Some(r), Some((id, _))) = (receipt, &bound) {
-                                    self.lock_pending()
-                                        .entry(id.clone())
-                                        .or_default()
-                                        .push_back((now + self.behaviour.receipt_delay, r));
-                                    queued = true;
+                                    let mut pending = self.lock_pending();
+                                    let due = pending.entry(id.clone()).or_default();
+                                    if due.len() < MAX_PENDING_RECEIPTS {
+                                        due.push_back((now + self.behaviour.receipt_delay, r));
+                                        queued = true;
+                                    }
                                 }
                             }
                             Err(status) => {
