@@ -626,3 +626,63 @@ carriers = [{{ carrier = \"up\", cost = 0.01 }}, {{ carrier = \"alt\", cost = 0.
     drop(esme);
     gw.shutdown(GRACE).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_submitted_while_marketing_drains_overtakes_all_but_a_window() {
+    const MARKETING: usize = 5_000;
+    const WINDOW: usize = 10;
+    // The carrier is up and busy: 2,000 messages a second at most, so the marketing takes seconds to drain.
+    let smsc = Smsc::start(free_port(), &["--dlr-delay-ms", "10"]).await;
+    let config = config(
+        Upstream::Port(smsc.port),
+        &format!("window = {WINDOW}\nsessions = 1\nrate = 2000"),
+        "",
+    );
+    let gw = app::start(&config).await.unwrap();
+    let queue = &gw.gateway.carrier(sluice::message::CarrierId(0)).queue;
+
+    let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
+    let marketing: Vec<_> = (0..MARKETING)
+        .map(|i| {
+            let mut sm = submit(&format!("Sale {i}"), "MKT");
+            sm.registered_delivery = smpp::types::RegisteredDelivery(0);
+            sm
+        })
+        .collect();
+    let statuses = esme.submit_all(marketing).await;
+    assert!(statuses.iter().all(|s| s.is_ok()), "all marketing accepted");
+
+    // An OTP by priority_flag 3 (the config's rule), while marketing is still queued.
+    let mut otp = submit("Your code is 246810", "");
+    otp.priority_flag = smpp::types::PriorityFlag(3);
+    otp.registered_delivery = smpp::types::RegisteredDelivery(0);
+    assert_eq!(
+        esme.submit_all(vec![otp]).await,
+        vec![CommandStatus::ESME_ROK]
+    );
+    // Marketing not yet taken from the queue once the OTP was accepted (read a moment later, so at most this many).
+    let waiting = queue.depth()[Class::Marketing.index()];
+    assert!(waiting > 0, "the carrier was still draining");
+    drop(esme);
+
+    smsc.wait_for("every message at the carrier", |evs| {
+        evs.iter().filter(|e| e["event"] == "submit_sm").count() > MARKETING
+    })
+    .await;
+    let texts: Vec<String> = smsc
+        .events_of("submit_sm")
+        .iter()
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let position = texts
+        .iter()
+        .position(|t| t == "Your code is 246810")
+        .expect("the OTP reached the carrier");
+    // Before the OTP went only what had left the queue (sent, or in flight within the window) when it arrived.
+    let left_before = MARKETING - waiting;
+    assert!(
+        position <= left_before,
+        "the OTP went out {position}th, but only {left_before} marketing messages had left the queue before it came"
+    );
+    gw.shutdown(GRACE).await;
+}
