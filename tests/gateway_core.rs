@@ -1,6 +1,11 @@
 //! Issue #3, the gateway core, end to end: the real gateway on loopback ports, driven by third-party SMPP peers (smpplib's
 //! `esme.py` as the client, node-smpp's `smsc.js` or the built-in simulator as the carrier), plus a raw ESME built on the
 //! `smpp` crate where a byte-level scenario needs one.
+//!
+//! Run with `./scripts/test` (it installs the peers), or, with smpplib and node-smpp installed elsewhere:
+//! `SLUICE_PEERS_PYTHONPATH=… SLUICE_PEERS_NODE_PATH=… cargo test --test gateway_core`. Nothing here sleeps a fixed time:
+//! tests wait for events (peer output, gateway state) with generous timeouts, and short configured delays (10 ms
+//! receipts, a 300 ms validity) keep the waits brief.
 
 mod common;
 
