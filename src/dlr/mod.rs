@@ -2,8 +2,8 @@
 //!
 //! Receipts can arrive before the `submit_sm_resp` that tells us the carrier's id (a receiver bind races the transmitter
 //! bind). Such an early receipt is held, bounded and briefly, and matched the moment the id is recorded. Carriers also
-//! disagree with themselves on id formats (hex in `submit_sm_resp`, decimal in the receipt text), so a lookup that misses
-//! tries the other base. No I/O and no clock: `now` is passed in.
+//! disagree with themselves on id formats (hex in `submit_sm_resp`, decimal in the receipt text), so a lookup of an id
+//! read from the text that misses tries the other base ([`IdForm`]). No I/O and no clock: `now` is passed in.
 
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,17 @@ impl CarrierKey {
     }
 }
 
+/// Which forms of a receipt's carrier id may match a recorded one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdForm {
+    /// Only the id as given: it came from the `receipted_message_id` TLV, which carries the `message_id` of the
+    /// `submit_sm_resp` (SMPP 3.4 §5.3.2.12). Reading it in the other base could only find some other message.
+    Exact,
+    /// The id as given or read in the other base: it came from the receipt text, where carriers may write in decimal
+    /// what they answered in hex.
+    EitherBase,
+}
+
 /// What happened to a receipt handed to [`Correlator::match_receipt`].
 #[derive(Debug, PartialEq)]
 pub enum Match<R> {
@@ -47,7 +58,7 @@ pub enum Match<R> {
 #[derive(Debug)]
 pub struct Correlator<R> {
     ids: DashMap<CarrierKey, (MessageId, Instant)>,
-    early: DashMap<CarrierKey, (R, Instant)>,
+    early: DashMap<CarrierKey, (R, Instant, IdForm)>,
     max_early: usize,
 }
 
@@ -62,6 +73,10 @@ impl<R> Correlator<R> {
     }
 
     /// Records that `carrier` knows our message `ours` as `carrier_id`. Returns a receipt for it that arrived early.
+    ///
+    /// `record` and [`Correlator::match_receipt`] run on different sessions' tasks at once. Each publishes first (the id
+    /// here, the held receipt there) and then looks for the other, so at least one of them sees the other; whichever
+    /// removes the held receipt from `early` owns it, so it is matched exactly once.
     pub fn record(
         &self,
         carrier: CarrierId,
@@ -70,16 +85,15 @@ impl<R> Correlator<R> {
         now: Instant,
     ) -> Option<R> {
         let key = CarrierKey::new(carrier, carrier_id);
-        if let Some((_, (r, _))) = self.early.remove(&key) {
-            return Some(r);
-        }
-        if let Some(alt) = key.other_base() {
-            if let Some((_, (r, _))) = self.early.remove(&alt) {
-                return Some(r);
-            }
-        }
-        self.ids.insert(key, (ours, now));
-        None
+        self.ids.insert(key.clone(), (ours, now));
+        let early = self.early.remove(&key).or_else(|| {
+            let alt = key.other_base()?;
+            self.early
+                .remove_if(&alt, |_, held| held.2 == IdForm::EitherBase)
+        });
+        let (_, (r, ..)) = early?;
+        self.ids.remove(&key);
+        Some(r)
     }
 
     /// Finds the message a carrier receipt is about, and forgets the mapping when `is_final`.
@@ -87,19 +101,29 @@ impl<R> Correlator<R> {
         &self,
         carrier: CarrierId,
         carrier_id: &str,
+        form: IdForm,
         receipt: R,
         is_final: bool,
         now: Instant,
     ) -> Match<R> {
         let key = CarrierKey::new(carrier, carrier_id);
-        let found = self
-            .lookup(&key, is_final)
-            .or_else(|| key.other_base().and_then(|alt| self.lookup(&alt, is_final)));
-        match found {
+        let find = || {
+            self.lookup(&key, is_final).or_else(|| {
+                let alt = key.other_base().filter(|_| form == IdForm::EitherBase)?;
+                self.lookup(&alt, is_final)
+            })
+        };
+        match find() {
             Some(ours) => Match::Matched(ours, receipt),
             None if self.early.len() < self.max_early => {
-                self.early.insert(key, (receipt, now));
-                Match::Held
+                self.early.insert(key.clone(), (receipt, now, form));
+                // The id may have been recorded since the lookup above (see `record`): look again, and take the
+                // receipt back unless `record` already took it.
+                let found = find();
+                match (found, found.and_then(|_| self.early.remove(&key))) {
+                    (Some(ours), Some((_, (receipt, ..)))) => Match::Matched(ours, receipt),
+                    _ => Match::Held,
+                }
             }
             None => Match::Unmatched(receipt),
         }
@@ -125,7 +149,7 @@ impl<R> Correlator<R> {
         let stale = stale_keys
             .iter()
             .filter_map(|k| self.early.remove(k))
-            .map(|(_, (r, _))| r)
+            .map(|(_, (r, ..))| r)
             .collect();
         self.ids.retain(|_, (_, at)| now.duration_since(*at) < keep);
         stale
@@ -154,7 +178,7 @@ mod tests {
         let c = Correlator::new(10);
         assert_eq!(c.record(C, "1a2b", MessageId(7), t0), None);
         assert_eq!(
-            c.match_receipt(C, "1A2B", "r", true, t0),
+            c.match_receipt(C, "1A2B", IdForm::EitherBase, "r", true, t0),
             Match::Matched(MessageId(7), "r")
         );
         assert_eq!(c.pending(), 0);
@@ -166,11 +190,11 @@ mod tests {
         let c = Correlator::new(10);
         c.record(C, "9", MessageId(1), t0);
         assert_eq!(
-            c.match_receipt(C, "9", "enroute", false, t0),
+            c.match_receipt(C, "9", IdForm::EitherBase, "enroute", false, t0),
             Match::Matched(MessageId(1), "enroute")
         );
         assert_eq!(
-            c.match_receipt(C, "9", "final", true, t0),
+            c.match_receipt(C, "9", IdForm::EitherBase, "final", true, t0),
             Match::Matched(MessageId(1), "final")
         );
     }
@@ -179,9 +203,41 @@ mod tests {
     fn a_receipt_before_the_submit_sm_resp_is_held_and_matched_on_record() {
         let t0 = Instant::now();
         let c = Correlator::new(10);
-        assert_eq!(c.match_receipt(C, "ABC", "early", true, t0), Match::Held);
+        assert_eq!(
+            c.match_receipt(C, "ABC", IdForm::EitherBase, "early", true, t0),
+            Match::Held
+        );
         assert_eq!(c.record(C, "abc", MessageId(3), t0), Some("early"));
         assert_eq!(c.held(), 0);
+    }
+
+    #[test]
+    fn an_early_receipt_by_tlv_id_waits_for_its_own_id_not_the_same_digits_in_the_other_base() {
+        // Carrier ids "A" (ten) and "10" (sixteen): the receipt for "10" comes before its submit_sm_resp.
+        let t0 = Instant::now();
+        let c = Correlator::new(10);
+        c.record(C, "A", MessageId(10), t0);
+        assert_eq!(
+            c.match_receipt(C, "10", IdForm::Exact, "for 16", true, t0),
+            Match::Held
+        );
+        assert_eq!(c.record(C, "10", MessageId(16), t0), Some("for 16"));
+        assert_eq!(
+            c.match_receipt(C, "A", IdForm::Exact, "for 10", true, t0),
+            Match::Matched(MessageId(10), "for 10")
+        );
+    }
+
+    #[test]
+    fn a_held_tlv_receipt_is_not_taken_by_an_id_in_the_other_base() {
+        let t0 = Instant::now();
+        let c = Correlator::new(10);
+        assert_eq!(
+            c.match_receipt(C, "10", IdForm::Exact, "for 16", true, t0),
+            Match::Held
+        );
+        assert_eq!(c.record(C, "A", MessageId(10), t0), None);
+        assert_eq!(c.record(C, "10", MessageId(16), t0), Some("for 16"));
     }
 
     #[test]
@@ -190,7 +246,7 @@ mod tests {
         let c = Correlator::new(10);
         c.record(C, "FF", MessageId(5), t0);
         assert_eq!(
-            c.match_receipt(C, "255", "r", true, t0),
+            c.match_receipt(C, "255", IdForm::EitherBase, "r", true, t0),
             Match::Matched(MessageId(5), "r")
         );
     }
@@ -201,7 +257,7 @@ mod tests {
         let c = Correlator::new(0);
         c.record(CarrierId(1), "1", MessageId(5), t0);
         assert_eq!(
-            c.match_receipt(CarrierId(2), "1", "r", true, t0),
+            c.match_receipt(CarrierId(2), "1", IdForm::EitherBase, "r", true, t0),
             Match::Unmatched("r")
         );
     }
@@ -210,9 +266,12 @@ mod tests {
     fn early_receipts_are_bounded_and_expire() {
         let t0 = Instant::now();
         let c = Correlator::new(1);
-        assert_eq!(c.match_receipt(C, "1", "a", true, t0), Match::Held);
         assert_eq!(
-            c.match_receipt(C, "2", "b", true, t0),
+            c.match_receipt(C, "1", IdForm::EitherBase, "a", true, t0),
+            Match::Held
+        );
+        assert_eq!(
+            c.match_receipt(C, "2", IdForm::EitherBase, "b", true, t0),
             Match::Unmatched("b")
         );
         let stale = c.expire(
@@ -221,5 +280,54 @@ mod tests {
             Duration::from_secs(3600),
         );
         assert_eq!(stale, vec!["a"]);
+    }
+
+    #[test]
+    fn a_receipt_racing_its_record_on_another_thread_is_matched_exactly_once() {
+        // One carrier session records ids while another takes their receipts at the same moment, as when a receipt
+        // comes back on a second bind before the first has read the submit_sm_resp. Every receipt must end matched,
+        // either by match_receipt or handed back by record, and never both.
+        const N: u64 = 20_000;
+        let t0 = Instant::now();
+        let c = Correlator::<u64>::new(usize::MAX);
+        let barrier = std::sync::Barrier::new(2);
+        let (from_record, from_match) = std::thread::scope(|s| {
+            let recorder = s.spawn(|| {
+                barrier.wait();
+                (0..N)
+                    .filter_map(|i| c.record(C, &format!("M{i}"), MessageId(i), t0))
+                    .collect::<Vec<u64>>()
+            });
+            let receiver = s.spawn(|| {
+                barrier.wait();
+                (0..N)
+                    .filter_map(|i| {
+                        match c.match_receipt(C, &format!("M{i}"), IdForm::EitherBase, i, true, t0)
+                        {
+                            Match::Matched(ours, r) => {
+                                assert_eq!(ours, MessageId(r));
+                                Some(r)
+                            }
+                            Match::Held => None,
+                            Match::Unmatched(r) => panic!("unbounded hold refused {r}"),
+                        }
+                    })
+                    .collect::<Vec<u64>>()
+            });
+            (recorder.join().unwrap(), receiver.join().unwrap())
+        });
+        let mut all: Vec<u64> = from_record.into_iter().chain(from_match).collect();
+        all.sort_unstable();
+        assert_eq!(
+            all.len() as u64,
+            N,
+            "{} receipts stuck unmatched",
+            N - all.len() as u64
+        );
+        assert!(
+            all.iter().copied().eq(0..N),
+            "each receipt matched exactly once"
+        );
+        assert_eq!((c.held(), c.pending()), (0, 0));
     }
 }

@@ -22,7 +22,7 @@ use smpp::types::{
 use smpp::CommandStatus;
 
 use crate::config::{ClassesConfig, Config};
-use crate::dlr::{Correlator, Match};
+use crate::dlr::{Correlator, IdForm, Match};
 use crate::message::{AccountId, CarrierId, Class, MessageId, MessageIds, MessageState};
 use crate::metrics as m;
 use crate::queue::QueueLimits;
@@ -518,9 +518,11 @@ impl Gateway {
         now_unix: i64,
     ) {
         let text = smpp::receipt::parse(deliver.payload()).ok();
-        let carrier_id = match (deliver.tlvs.receipted_message_id(), &text) {
-            (Some(id), _) if !id.is_empty() => String::from_utf8_lossy(id).into_owned(),
-            (_, Some(r)) => r.id.clone(),
+        let (carrier_id, form) = match (deliver.tlvs.receipted_message_id(), &text) {
+            (Some(id), _) if !id.is_empty() => {
+                (String::from_utf8_lossy(id).into_owned(), IdForm::Exact)
+            }
+            (_, Some(r)) => (r.id.clone(), IdForm::EitherBase),
             _ => {
                 metrics::counter!(m::RECEIPTS_UNMATCHED, "carrier" => self.carrier(carrier).name.clone()).increment(1);
                 tracing::warn!(carrier = %self.carrier(carrier).name, "receipt without an id");
@@ -543,10 +545,14 @@ impl Gateway {
             })
             .unwrap_or(0);
         let receipt = CarrierReceipt { state, error };
-        match self
-            .correlator
-            .match_receipt(carrier, &carrier_id, receipt, state.is_final(), now)
-        {
+        match self.correlator.match_receipt(
+            carrier,
+            &carrier_id,
+            form,
+            receipt,
+            state.is_final(),
+            now,
+        ) {
             Match::Matched(ours, r) => {
                 if r.state.is_final() {
                     self.finish(ours, r.state, r.error, now, now_unix);

@@ -1,10 +1,13 @@
 //! A built-in SMSC simulator: accepts binds, answers `submit_sm` with its own ids, and sends receipts after a delay with
 //! a configurable mix of outcomes, a throughput cap, rejects and disconnects. It lets Sluice run end to end with no
 //! carrier account, and it is the carrier in the test suite and the load benchmarks.
+//!
+//! Receipts are kept per `system_id`, not per connection, as an SMSC stores them: when a link drops, the receipts due on
+//! it (and those sent but not acknowledged) go out on the next receiver or transceiver bind of that `system_id`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -15,6 +18,7 @@ use smpp::tlv::Tlvs;
 use smpp::types::{COctetString, EsmClass, OctetString};
 use smpp::CommandStatus;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::config::SimBehaviour;
@@ -30,17 +34,27 @@ pub struct SimStats {
     pub accepted: AtomicU64,
     /// submit_sm refused (throttled or rejected).
     pub refused: AtomicU64,
-    /// Receipts sent.
+    /// Receipts sent (a receipt sent again after a dropped link counts again).
     pub receipts: AtomicU64,
     /// Connections dropped on purpose.
     pub disconnects: AtomicU64,
 }
+
+/// Most receipts kept for one `system_id` (one that binds as a transmitter only would otherwise pile them up); more
+/// are not generated.
+const MAX_PENDING_RECEIPTS: usize = 1_000_000;
+
+/// Receipts not yet acknowledged, per bound `system_id`, in due order (the delay is the same for every message).
+type Pending = HashMap<String, VecDeque<(Instant, DeliverSm)>>;
 
 /// The simulator.
 #[derive(Debug)]
 pub struct Simulator {
     behaviour: SimBehaviour,
     throttle: Option<Throttle>,
+    pending: Mutex<Pending>,
+    /// Woken when receipts are queued or handed back by a closed connection.
+    receipts_queued: Notify,
     /// Its counters.
     pub stats: SimStats,
 }
@@ -54,6 +68,8 @@ impl Simulator {
         Arc::new(Simulator {
             behaviour,
             throttle,
+            pending: Mutex::new(HashMap::new()),
+            receipts_queued: Notify::new(),
             stats: SimStats::default(),
         })
     }
@@ -82,38 +98,32 @@ impl Simulator {
             inbound_window: 10_000,
             ..smpp::session::Config::smsc()
         };
-        let mut conn: Conn<()> =
+        // Each receipt in flight is the request's tag, so a dropped link hands it back.
+        let mut conn: Conn<DeliverSm> =
             Conn::new(stream, Session::new(config, now), smpp::DEFAULT_MAX_PDU_LEN);
-        // Receipts due, in due order: the delay is the same for every message.
-        let mut due: VecDeque<(Instant, DeliverSm)> = VecDeque::new();
+        // The bound system_id, and whether this bind may receive receipts.
+        let mut bound: Option<(String, bool)> = None;
         let mut submits = 0u64;
         'conn: loop {
+            let receipts_queued = self.receipts_queued.notified();
+            tokio::pin!(receipts_queued);
+            receipts_queued.as_mut().enable();
             let (now, _) = conn::now();
-            while conn.session.window_available() > 0
-                && due.front().is_some_and(|(at, _)| *at <= now)
-            {
-                let (_, receipt) = due.pop_front().expect("checked");
-                if conn
-                    .session
-                    .send_request(Body::DeliverSm(receipt), (), now)
-                    .is_ok()
-                {
-                    self.stats.receipts.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            let receiver = bound
+                .as_ref()
+                .filter(|(_, rx)| *rx)
+                .map(|(id, _)| id.as_str());
+            let next_receipt = receiver.and_then(|id| self.send_due(id, &mut conn.session, now));
             if conn.flush().await.is_err() || conn.session.wants_close() {
                 break;
             }
-            let next_receipt = due
-                .front()
-                .map(|(at, _)| *at)
-                .filter(|_| conn.session.window_available() > 0);
             let wake = match (conn.session.poll_timeout(), next_receipt) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             tokio::select! {
                 _ = shutdown.wait() => break,
+                _ = receipts_queued, if receiver.is_some() => {}
                 read = conn.read() => match read {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
@@ -129,12 +139,13 @@ impl Simulator {
                 }
             }
             let (now, now_unix) = conn::now();
+            let mut queued = false;
             while let Some(event) = conn.session.poll_event() {
                 match event {
                     Event::BindRequest {
                         sequence_number,
                         bind,
-                        ..
+                        bind_type,
                     } => {
                         let b = &self.behaviour;
                         let ok = b.system_id.as_deref().is_none_or(|s| bind.system_id == s)
@@ -145,6 +156,10 @@ impl Simulator {
                                 COctetString::try_from("SLUICESIM").expect("fits"),
                                 now,
                             );
+                            bound = Some((
+                                bind.system_id.to_str_lossy().into_owned(),
+                                bind_type.can_receive_deliver(),
+                            ));
                         } else {
                             conn.session.reject_bind(
                                 sequence_number,
@@ -184,8 +199,13 @@ impl Simulator {
                                     Body::SubmitSmResp(SubmitSmResp::new(id)),
                                     now,
                                 );
-                                if let Some(r) = receipt {
-                                    due.push_back((now + self.behaviour.receipt_delay, r));
+                                if let (Some(r), Some((id, _))) = (receipt, &bound) {
+                                    let mut pending = self.lock_pending();
+                                    let due = pending.entry(id.clone()).or_default();
+                                    if due.len() < MAX_PENDING_RECEIPTS {
+                                        due.push_back((now + self.behaviour.receipt_delay, r));
+                                        queued = true;
+                                    }
                                 }
                             }
                             Err(status) => {
@@ -198,14 +218,67 @@ impl Simulator {
                             }
                         }
                     }
-                    Event::Response { .. }
-                    | Event::Timeout { .. }
-                    | Event::Bound(_)
-                    | Event::Unbound => {}
+                    Event::Timeout { tag, .. } => {
+                        // Unanswered: try again (a refused receipt is dropped; resending it would only be refused).
+                        if let Some((id, _)) = &bound {
+                            self.hand_back(id, vec![tag], now);
+                            queued = true;
+                        }
+                    }
+                    Event::Response { .. } | Event::Bound(_) | Event::Unbound => {}
                 }
+            }
+            if queued {
+                // Another bind of the same system_id may be the one that receives.
+                self.receipts_queued.notify_waiters();
             }
         }
         conn.close().await;
+        let unacknowledged = conn.session.handle_close();
+        if let Some((id, _)) = &bound {
+            let (now, _) = conn::now();
+            self.hand_back(id, unacknowledged, now);
+            self.receipts_queued.notify_waiters();
+        }
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `system_id`'s due receipts while the window has room; returns when the next one is due.
+    fn send_due(
+        &self,
+        system_id: &str,
+        session: &mut Session<DeliverSm>,
+        now: Instant,
+    ) -> Option<Instant> {
+        let mut pending = self.lock_pending();
+        let due = pending.get_mut(system_id)?;
+        while session.window_available() > 0 && due.front().is_some_and(|(at, _)| *at <= now) {
+            let (at, receipt) = due.pop_front().expect("checked");
+            let body = Body::DeliverSm(receipt.clone());
+            if session.send_request(body, receipt.clone(), now).is_err() {
+                due.push_front((at, receipt));
+                break;
+            }
+            self.stats.receipts.fetch_add(1, Ordering::Relaxed);
+        }
+        due.front()
+            .map(|(at, _)| *at)
+            .filter(|_| session.window_available() > 0)
+    }
+
+    /// Puts receipts that were sent but not acknowledged back at the head of `system_id`'s queue, due now.
+    fn hand_back(&self, system_id: &str, receipts: Vec<DeliverSm>, now: Instant) {
+        if receipts.is_empty() {
+            return;
+        }
+        let mut pending = self.lock_pending();
+        let due = pending.entry(system_id.to_string()).or_default();
+        for r in receipts.into_iter().rev() {
+            due.push_front((now, r));
+        }
     }
 
     /// Decides a submit's fate: an id and maybe a receipt, or a refusal.
