@@ -32,7 +32,7 @@ use crate::routing::{Route, RouteCarrier, RouteTable};
 
 use accounts::Account;
 use outbox::{AccountOutbox, CarrierQueue, Inbound, Outgoing};
-use store::{MessageStore, Record};
+use store::{MessageStore, Origin, Record};
 
 /// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +116,27 @@ pub struct CarrierReceipt {
     pub error: u16,
 }
 
+/// Something the HTTP side (webhooks) must hear about.
+#[derive(Debug)]
+pub enum Notice {
+    /// A message submitted over HTTP reached a final state.
+    Finished(MessageId),
+    /// A mobile-originated message for an account whose MO goes to its callback URL.
+    Mo {
+        /// The account that owns the destination number.
+        account: AccountId,
+        /// The carrier's deliver_sm (boxed: MO is rare beside receipts).
+        deliver: Box<DeliverSm>,
+    },
+}
+
+/// The bounded hand-off of [`Notice`]s from the gateway to the webhook dispatcher.
+#[derive(Debug)]
+struct Notices {
+    tx: tokio::sync::mpsc::Sender<Notice>,
+    rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Notice>>>,
+}
+
 /// The shared state.
 #[derive(Debug)]
 pub struct Gateway {
@@ -132,6 +153,8 @@ pub struct Gateway {
     ids: MessageIds,
     /// Long messages: (account, destination, concatenation reference) → the carrier their first part went to.
     sticky: DashMap<(AccountId, Box<str>, u16), (CarrierId, Instant)>,
+    by_api_key: HashMap<[u8; 32], AccountId>,
+    notices: Notices,
     /// How long final records stay queryable.
     pub retention: Duration,
 }
@@ -215,7 +238,17 @@ impl Gateway {
                 mo_owners.insert(n.trim_start_matches('+').to_string(), AccountId(i as u32));
             }
         }
+        let by_api_key = accounts
+            .iter()
+            .flat_map(|a| a.api_key_hashes.iter().map(|h| (*h, a.id)))
+            .collect();
+        let (tx, rx) = tokio::sync::mpsc::channel(f.webhooks.queue);
         Gateway {
+            by_api_key,
+            notices: Notices {
+                tx,
+                rx: std::sync::Mutex::new(Some(rx)),
+            },
             outboxes: accounts
                 .iter()
                 .map(|_| AccountOutbox::new(f.server.receipt_backlog))
@@ -246,6 +279,54 @@ impl Gateway {
         self.by_system_id
             .get(system_id)
             .map(|id| &self.accounts[id.0 as usize])
+    }
+
+    /// The account an HTTP API key belongs to.
+    pub fn account_by_api_key(&self, key: &str) -> Option<&Account> {
+        self.by_api_key
+            .get(&accounts::api_key_digest(key))
+            .map(|id| &self.accounts[id.0 as usize])
+    }
+
+    /// Every account, by id.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.iter()
+    }
+
+    /// Takes the receiving end of the notices for the webhook dispatcher; `None` after the first call.
+    pub fn take_notices(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>> {
+        self.notices
+            .rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    fn notify(&self, account: AccountId, notice: Notice) {
+        if let Err(e) = self.notices.tx.try_send(notice) {
+            let name = self.account(account).system_id.clone();
+            metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => "queue_full")
+                .increment(1);
+            let what = match e.into_inner() {
+                Notice::Finished(id) => format!("receipt for {id}"),
+                Notice::Mo { .. } => "MO".to_string(),
+            };
+            tracing::error!(account = %name, what, "webhook queue full: dropped");
+        }
+    }
+
+    /// The prefixes of routes none of whose carriers has a bound session (empty when every route can send).
+    pub fn routes_without_carrier(&self) -> Vec<String> {
+        self.routes
+            .routes()
+            .iter()
+            .filter(|r| {
+                !r.carriers
+                    .iter()
+                    .any(|c| self.carrier(c.carrier).queue.is_up())
+            })
+            .map(|r| r.prefix.clone())
+            .collect()
     }
 
     /// An account.
@@ -283,7 +364,7 @@ impl Gateway {
             .unwrap_or(self.account(account).default_class)
     }
 
-    /// Validates, routes and queues a message; returns Sluice's id. Nothing is queued unless the answer is `Ok`.
+    /// Validates, routes and queues an SMPP `submit_sm`; returns Sluice's id. Nothing is queued unless the answer is `Ok`.
     pub fn submit(
         &self,
         account: AccountId,
@@ -292,13 +373,29 @@ impl Gateway {
         now: Instant,
         now_unix: i64,
     ) -> Result<MessageId, SubmitError> {
-        let result = self.try_submit(account, sm, class, now, now_unix);
+        self.submit_parts(account, vec![sm], class, Origin::Smpp, now, now_unix)
+            .map(|ids| ids[0])
+    }
+
+    /// Validates, routes and queues the parts of one message (all to the same destination from the same sender) as a
+    /// whole: every part is queued on the same carrier, or none is. Returns Sluice's id for each part, in order.
+    pub fn submit_parts(
+        &self,
+        account: AccountId,
+        parts: Vec<SubmitSm>,
+        class: Class,
+        origin: Origin,
+        now: Instant,
+        now_unix: i64,
+    ) -> Result<Vec<MessageId>, SubmitError> {
+        let n = parts.len() as u64;
+        let result = self.try_submit(account, parts, class, origin, now, now_unix);
         let name = self.account(account).system_id.clone();
         match &result {
             Ok(_) => metrics::counter!(m::ACCEPTED, "account" => name, "class" => class.as_str())
-                .increment(1),
+                .increment(n),
             Err(e) => metrics::counter!(m::REJECTED, "account" => name, "reason" => e.reason())
-                .increment(1),
+                .increment(n),
         }
         result
     }
@@ -306,18 +403,26 @@ impl Gateway {
     fn try_submit(
         &self,
         account: AccountId,
-        mut sm: SubmitSm,
+        mut parts: Vec<SubmitSm>,
         class: Class,
+        origin: Origin,
         now: Instant,
         now_unix: i64,
-    ) -> Result<MessageId, SubmitError> {
+    ) -> Result<Vec<MessageId>, SubmitError> {
         let acct = self.account(account);
+        let Some(sm) = parts.first() else {
+            return Err(SubmitError::Message("the message has no text"));
+        };
         let dest_text = std::str::from_utf8(sm.dest_addr.addr.as_bytes())
             .map_err(|_| NumberError::NotDigits(sm.dest_addr.addr.to_str_lossy().into_owned()))?;
         let dest = e164::normalise(dest_text, sm.dest_addr.ton, acct.default_country.as_deref())?;
         let sender = sm.source_addr.addr.to_str_lossy().into_owned();
         let decision = self.senders.check(account, &sender, &dest)?;
-        let concat_ref = check_body(&sm)?;
+        let mut concat_ref = None;
+        for part in &parts {
+            let r = check_body(part)?;
+            concat_ref = concat_ref.or(r);
+        }
         if !sm.schedule_delivery_time.is_empty() {
             return Err(SubmitError::Scheduled);
         }
@@ -362,74 +467,90 @@ impl Gateway {
         if let Some(pos) = candidates.iter().position(|&c| c == first) {
             candidates[..=pos].rotate_right(1);
         }
-        if !acct.try_submit(1) {
+        if !acct.try_submit(parts.len()) {
             return Err(SubmitError::Throttled);
         }
 
-        let client_source = sm.source_addr.clone();
-        let client_dest = sm.dest_addr.clone();
-        let registered_delivery = sm.registered_delivery;
-        sm.dest_addr = Address {
+        let dest_addr = Address {
             ton: Ton::INTERNATIONAL,
             npi: Npi::ISDN,
             addr: COctetString::try_from(dest.as_str()).expect("E.164 fits 21"),
         };
-        sm.source_addr = match &decision {
-            SenderDecision::Replace(number) => Address::new(Ton::INTERNATIONAL, Npi::ISDN, number)
-                .map_err(|_| SenderError::Invalid {
-                    sender: number.clone(),
-                })?,
-            SenderDecision::Keep {
-                alphanumeric: true, ..
-            } => Address {
-                ton: Ton::ALPHANUMERIC,
-                npi: Npi::UNKNOWN,
-                addr: sm.source_addr.addr,
-            },
-            SenderDecision::Keep {
-                alphanumeric: false,
-                ..
-            } => sm.source_addr,
-        };
-        // Sluice always asks the carrier for a receipt: it needs the final state even when the client does not.
-        sm.registered_delivery = RegisteredDelivery(0x01);
-        let id = self.ids.next_id();
-        self.store.insert(
-            id,
-            Record {
+        let candidates: Arc<[CarrierId]> = candidates.into();
+        let mut ids = Vec::with_capacity(parts.len());
+        for mut sm in parts.drain(..) {
+            let client_source = sm.source_addr.clone();
+            let client_dest = sm.dest_addr.clone();
+            let registered_delivery = sm.registered_delivery;
+            sm.dest_addr = dest_addr.clone();
+            sm.source_addr = match &decision {
+                SenderDecision::Replace(number) => {
+                    Address::new(Ton::INTERNATIONAL, Npi::ISDN, number).map_err(|_| {
+                        SenderError::Invalid {
+                            sender: number.clone(),
+                        }
+                    })?
+                }
+                SenderDecision::Keep {
+                    alphanumeric: true, ..
+                } => Address {
+                    ton: Ton::ALPHANUMERIC,
+                    npi: Npi::UNKNOWN,
+                    addr: sm.source_addr.addr,
+                },
+                SenderDecision::Keep {
+                    alphanumeric: false,
+                    ..
+                } => sm.source_addr,
+            };
+            // Sluice always asks the carrier for a receipt: it needs the final state even when the client does not.
+            sm.registered_delivery = RegisteredDelivery(0x01);
+            let id = self.ids.next_id();
+            self.store.insert(
+                id,
+                Record {
+                    account,
+                    class,
+                    origin,
+                    state: MessageState::Queued,
+                    carrier: Some(first),
+                    carrier_message_id: None,
+                    source: client_source,
+                    dest: client_dest,
+                    registered_delivery,
+                    submitted_at: now_unix,
+                    sent_at: None,
+                    done_at: None,
+                    error: 0,
+                    accepted: now,
+                    finished: None,
+                },
+            );
+            let out = Outgoing {
+                id,
                 account,
                 class,
-                state: MessageState::Queued,
-                carrier: Some(first),
-                carrier_message_id: None,
-                source: client_source,
-                dest: client_dest,
-                registered_delivery,
-                submitted_at: now_unix,
-                sent_at: None,
-                done_at: None,
-                error: 0,
+                expires_at,
+                submit: sm,
+                candidates: candidates.clone(),
                 accepted: now,
-                finished: None,
-            },
-        );
-        let out = Outgoing {
-            id,
-            account,
-            class,
-            expires_at,
-            submit: sm,
-            candidates: candidates.into(),
-            accepted: now,
-        };
-        if self.carrier(first).queue.try_push(out).is_err() {
-            self.store.update(id, |r| r.state = MessageState::Rejected);
-            return Err(SubmitError::QueueFull);
+            };
+            if self.carrier(first).queue.try_push(out).is_err() {
+                // None or all: take back the parts already queued.
+                for &queued in &ids {
+                    self.carrier(first).queue.remove(queued);
+                }
+                for &id in ids.iter().chain([&id]) {
+                    self.store.remove(id);
+                }
+                return Err(SubmitError::QueueFull);
+            }
+            ids.push(id);
         }
         if let Some(k) = sticky_key {
             self.sticky.entry(k).or_insert((first, now));
         }
-        Ok(id)
+        Ok(ids)
     }
 
     /// A carrier acknowledged a message with its own id.
@@ -443,7 +564,7 @@ impl Gateway {
     ) {
         let elapsed = now.saturating_duration_since(m.accepted).as_secs_f64();
         metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
-        metrics::counter!(m::SENT, "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
+        metrics::counter!(m::SENT, "account" => self.account(m.account).system_id.clone(), "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
         self.store.update(m.id, |r| {
             if !r.state.is_final() {
                 r.state = MessageState::Sent;
@@ -568,6 +689,16 @@ impl Gateway {
             .get(dest.trim_start_matches('+'))
             .copied()
             .ok_or(CommandStatus::ESME_RINVDSTADR)?;
+        if self.account(owner).callback_url.is_some() {
+            self.notify(
+                owner,
+                Notice::Mo {
+                    account: owner,
+                    deliver: Box::new(deliver),
+                },
+            );
+            return Ok(());
+        }
         self.push_inbound(
             owner,
             Inbound {
@@ -591,11 +722,17 @@ impl Gateway {
             return;
         };
         let account = self.account(r.account).system_id.clone();
-        metrics::counter!(m::FINISHED, "account" => account, "class" => r.class.as_str(), "state" => r.state.receipt_stat())
+        let carrier = r
+            .carrier
+            .map_or_else(|| "none".to_string(), |c| self.carrier(c).name.clone());
+        metrics::counter!(m::FINISHED, "account" => account, "carrier" => carrier, "class" => r.class.as_str(), "state" => r.state.receipt_stat())
             .increment(1);
         metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
             .record(now.saturating_duration_since(r.accepted).as_secs_f64());
-        if r.registered_delivery
+        if r.origin == Origin::Http {
+            self.notify(r.account, Notice::Finished(id));
+        } else if r
+            .registered_delivery
             .wants_receipt(state == MessageState::Delivered)
         {
             self.push_inbound(
