@@ -1,0 +1,463 @@
+//! The HTTP API over real HTTP: submit, status, receipts by webhook, errors, retries, Kannel's sendsms.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::*;
+use serde_json::json;
+use sluice::http::webhook::{verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
+#[tokio::test]
+async fn a_submitted_message_is_delivered_and_its_signed_receipt_posted() {
+    let mut hooks = Receiver::start(0).await;
+    let gw = start(&config(&account("alpha", 1000, ""), "")).await;
+    let body = json!({
+        "to": "+4915123456789", "from": "ACME", "text": "Your code is 123456", "class": "otp",
+        "validity": "5m", "callback_url": format!("{}/receipts", hooks.url), "client_ref": "order-7",
+    });
+    let (status, accepted) = post(&gw, "/v1/messages", &body.to_string()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(accepted["segments"], 1);
+    assert_eq!(accepted["encoding"], "gsm7");
+    let id = accepted["id"].as_str().unwrap().to_string();
+
+    let hook = hooks.next().await;
+    assert_eq!(hook.method, "POST");
+    assert_eq!(hook.uri.path(), "/receipts");
+    let ts: i64 = hook.headers[TIMESTAMP_HEADER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sig = hook.headers[SIGNATURE_HEADER].to_str().unwrap();
+    assert!(
+        verify(SECRET, ts, &hook.body, sig),
+        "signature {sig} checks out"
+    );
+    let receipt = hook.json();
+    assert_eq!(receipt["type"], "receipt");
+    assert_eq!(receipt["id"], id.as_str());
+    assert_eq!(receipt["state"], "delivered");
+    assert_eq!(receipt["client_ref"], "order-7");
+
+    let (status, got) = get(&gw, &format!("/v1/messages/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["state"], "delivered");
+    assert_eq!(got["carrier"], "sim");
+    assert_eq!(got["class"], "otp");
+    assert_eq!(got["to"], "+4915123456789");
+    assert_eq!(got["error_code"], 0);
+    assert!(
+        got["sent_at"].is_string() && got["done_at"].is_string(),
+        "{got}"
+    );
+}
+
+#[tokio::test]
+async fn a_long_unicode_text_is_split_into_ucs2_segments_and_reported_once() {
+    let mut hooks = Receiver::start(0).await;
+    let acct = account(
+        "beta",
+        1000,
+        &format!("callback_url = \"{}/default\"", hooks.url),
+    );
+    let gw = start(&config(&acct, "")).await;
+    let text = "Привет! ".repeat(12); // 96 characters of Cyrillic: UCS-2, 2 segments of 67
+    let (status, accepted) = post(
+        &gw,
+        "/v1/messages",
+        &json!({"to": "+4915123456789", "from": "ACME", "text": text}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert_eq!(
+        (accepted["segments"].as_u64(), accepted["encoding"].as_str()),
+        (Some(2), Some("ucs2"))
+    );
+    let hook = hooks.next().await;
+    assert_eq!(
+        hook.uri.path(),
+        "/default",
+        "the account's callback_url is used"
+    );
+    assert_eq!(hook.json()["segments"], 2);
+    assert_eq!(hook.json()["state"], "delivered");
+    assert!(
+        hooks.is_quiet_for(Duration::from_millis(200)).await,
+        "one receipt per message, not per segment"
+    );
+}
+
+async fn error_of(body: &str) -> (StatusCode, String, Option<String>, String) {
+    let gw = start(&config(&account("errs", 1000, ""), "")).await;
+    let (status, e) = post(&gw, "/v1/messages", body).await;
+    let e = &e["error"];
+    (
+        status,
+        e["code"].as_str().unwrap_or_default().to_string(),
+        e["field"].as_str().map(String::from),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn bad_json_is_a_400_that_says_so() {
+    let (status, code, field, message) = error_of(r#"{"to": "+4915123456789", "#).await;
+    assert_eq!(
+        (status, code.as_str(), field),
+        (StatusCode::BAD_REQUEST, "invalid_json", None)
+    );
+    assert!(message.contains("not valid JSON"), "{message}");
+}
+
+#[tokio::test]
+async fn a_missing_field_is_named() {
+    let (status, code, field, message) =
+        error_of(r#"{"to": "+4915123456789", "from": "ACME"}"#).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "missing_field")
+    );
+    assert_eq!(field.as_deref(), Some("text"));
+    assert!(message.contains("`text` is required"), "{message}");
+}
+
+#[tokio::test]
+async fn an_unknown_field_is_named_with_the_expected_ones() {
+    let (status, code, field, message) =
+        error_of(r#"{"to": "+4915123456789", "from": "ACME", "text": "hi", "sender": "x"}"#).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "unknown_field")
+    );
+    assert_eq!(field.as_deref(), Some("sender"));
+    assert!(
+        message.contains("remove it") && message.contains("`from`"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_text_over_the_segment_limit_is_refused_with_its_count() {
+    let text = "a".repeat(153 * 3 + 1); // 4 GSM segments; the test config allows 3
+    let (status, code, field, message) =
+        error_of(&json!({"to": "+4915123456789", "from": "ACME", "text": text}).to_string()).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "text_too_long")
+    );
+    assert_eq!(field.as_deref(), Some("text"));
+    assert!(
+        message.contains("needs 4 segments") && message.contains("at most 3"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn an_unregistered_sender_is_refused() {
+    let (status, code, field, message) =
+        error_of(&json!({"to": "+4915123456789", "from": "OTHERCO", "text": "hi"}).to_string())
+            .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unregistered_sender")
+    );
+    assert_eq!(field.as_deref(), Some("from"));
+    assert!(
+        message.contains("OTHERCO") && message.contains("registered"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_number_is_refused() {
+    let (status, code, field, message) =
+        error_of(&json!({"to": "call me", "from": "ACME", "text": "hi"}).to_string()).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_number")
+    );
+    assert_eq!(field.as_deref(), Some("to"));
+    assert!(message.contains("E.164"), "{message}");
+}
+
+#[tokio::test]
+async fn scheduled_delivery_is_refused_as_unsupported() {
+    let (status, code, field, _) = error_of(
+        &json!({"to": "+4915123456789", "from": "ACME", "text": "hi", "scheduled_at": "2030-01-01T00:00:00Z"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "scheduling_unsupported")
+    );
+    assert_eq!(field.as_deref(), Some("scheduled_at"));
+}
+
+#[tokio::test]
+async fn a_request_without_a_valid_key_is_a_json_401() {
+    let gw = start(&config(&account("auth", 1000, ""), "")).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/messages", api(&gw)))
+        .bearer_auth("wrong-key")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let e: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "unauthorized");
+    let resp = reqwest::get(format!("{}/v1/messages/0000000000000000", api(&gw)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn over_the_account_rate_is_a_429_with_retry_after() {
+    let gw = start(&config(&account("slow", 1, ""), "")).await;
+    let body = json!({"to": "+4915123456789", "from": "ACME", "text": "hi"}).to_string();
+    assert_eq!(
+        post(&gw, "/v1/messages", &body).await.0,
+        StatusCode::ACCEPTED
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/messages", api(&gw)))
+        .bearer_auth(KEY)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let e: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn a_batch_accepts_and_rejects_each_message_on_its_own() {
+    let gw = start(&config(&account("batch", 1000, ""), "")).await;
+    let body = json!({"messages": [
+        {"to": "+4915123456789", "from": "ACME", "text": "one"},
+        {"to": "+4915123456789", "from": "NOPE", "text": "two"},
+        {"to": "+4915123456789", "from": "ACME"},
+        {"to": "+4915123456780", "from": "ACME", "text": "four"},
+    ]});
+    let (status, r) = post(&gw, "/v1/messages/batch", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["accepted"].as_u64(), r["rejected"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let results = r["results"].as_array().unwrap();
+    assert!(results[0]["id"].is_string());
+    assert_eq!(results[1]["error"]["field"], "messages[1].from");
+    assert_eq!(results[2]["error"]["code"], "missing_field");
+    assert_eq!(results[2]["error"]["field"], "messages[2].text");
+    assert!(results[3]["id"].is_string());
+
+    let too_many = json!({"messages": vec![json!({"to": "+4915123456789", "from": "ACME", "text": "x"}); 1001]});
+    let (status, e) = post(&gw, "/v1/messages/batch", &too_many.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["field"], "messages");
+}
+
+#[tokio::test]
+async fn a_failing_webhook_is_retried_until_it_succeeds_and_nothing_is_lost() {
+    let mut hooks = Receiver::start(4).await;
+    let acct = account(
+        "retry",
+        1000,
+        &format!("callback_url = \"{}/hook\"", hooks.url),
+    );
+    let gw = start(&config(&acct, "max_attempts = 10")).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (status, a) = post(
+            &gw,
+            "/v1/messages",
+            &json!({"to": "+4915123456789", "from": "ACME", "text": format!("n{i}")}).to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        ids.push(a["id"].as_str().unwrap().to_string());
+    }
+    let mut delivered = Vec::new();
+    let mut failed = 0;
+    while delivered.len() < 3 {
+        let (hook, f) = hooks.next_ok().await;
+        failed += f;
+        delivered.push(hook.json()["id"].as_str().unwrap().to_string());
+    }
+    delivered.sort();
+    ids.sort();
+    assert_eq!(delivered, ids, "every receipt arrived once");
+    assert_eq!(failed, 4);
+    assert!(
+        hooks.is_quiet_for(Duration::from_millis(200)).await,
+        "no duplicates"
+    );
+    let scrape = scrape(&gw).await;
+    let labels = [("account", "retry"), ("kind", "receipt")];
+    assert_eq!(
+        sample(&scrape, "sluice_webhooks_delivered_total", &labels),
+        3.0
+    );
+    assert_eq!(
+        sample(&scrape, "sluice_webhooks_retried_total", &labels),
+        4.0
+    );
+    assert_eq!(
+        sample(&scrape, "sluice_webhooks_failed_total", &labels),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_that_never_succeeds_is_counted_as_failed() {
+    let mut hooks = Receiver::start(usize::MAX).await;
+    let acct = account(
+        "deadhook",
+        1000,
+        &format!("callback_url = \"{}/hook\"", hooks.url),
+    );
+    let gw = start(&config(&acct, "max_attempts = 3")).await;
+    let (status, _) = post(
+        &gw,
+        "/v1/messages",
+        &json!({"to": "+4915123456789", "from": "ACME", "text": "x"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for _ in 0..3 {
+        assert_eq!(hooks.next().await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    assert!(
+        hooks.is_quiet_for(Duration::from_millis(200)).await,
+        "3 attempts, no more"
+    );
+    let labels = [("account", "deadhook"), ("kind", "receipt")];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let failed = sample(&scrape(&gw).await, "sluice_webhooks_failed_total", &labels);
+        if failed == 1.0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "failed = {failed}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn kannel_sendsms_as_documented_accepts_and_calls_the_dlr_url() {
+    let mut hooks = Receiver::start(0).await;
+    let gw = start(&config(&account("kannel", 1000, ""), "")).await;
+    // As in the Kannel user guide: a GET with the dlr-url URL-encoded, its escapes left for Kannel to fill in.
+    let dlr_url = format!("{}/dlr?type=%d&id=%I&to=%P&answer=%A", hooks.url);
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/cgi-bin/sendsms", api(&gw)),
+        &[
+            ("username", "kannel"),
+            ("password", KEY),
+            ("from", "ACME"),
+            ("to", "+4915123456789"),
+            ("text", "Hello world"),
+            ("dlr-mask", "31"),
+            ("dlr-url", dlr_url.as_str()),
+        ],
+    )
+    .unwrap();
+    let resp = reqwest::get(url).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(resp.text().await.unwrap(), "0: Accepted for delivery");
+
+    let hook = hooks.next().await;
+    assert_eq!(hook.method, "GET");
+    assert_eq!(hook.uri.path(), "/dlr");
+    let query = hook.uri.query().unwrap();
+    assert!(query.starts_with("type=1&id="), "{query}");
+    assert!(query.contains("&to=%2B4915123456789&"), "{query}");
+    assert!(query.contains("stat%3ADELIVRD"), "{query}");
+}
+
+#[tokio::test]
+async fn kannel_sendsms_with_a_wrong_password_is_refused_as_kannel_does() {
+    let gw = start(&config(&account("kannel2", 1000, ""), "")).await;
+    let resp = reqwest::get(format!(
+        "{}/cgi-bin/sendsms?username=kannel2&password=nope&from=ACME&to=%2B4915123456789&text=hi",
+        api(&gw)
+    ))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "Authorization failed for sendsms"
+    );
+}
+
+#[tokio::test]
+async fn mo_for_an_account_with_a_callback_url_is_posted_signed() {
+    let mut hooks = Receiver::start(0).await;
+    let acct = account("mo", 1000, &format!("callback_url = \"{}/mo\"", hooks.url));
+    let gw = start(&config(&acct, "")).await;
+    let deliver = smpp::pdu::DeliverSm {
+        source_addr: smpp::types::Address::new(
+            smpp::types::Ton::INTERNATIONAL,
+            smpp::types::Npi::ISDN,
+            "4915123456789",
+        )
+        .unwrap(),
+        dest_addr: smpp::types::Address::new(
+            smpp::types::Ton::INTERNATIONAL,
+            smpp::types::Npi::ISDN,
+            "4915100000000",
+        )
+        .unwrap(),
+        short_message: smpp::types::OctetString::new(bytes::Bytes::from_static(b"STOP")).unwrap(),
+        ..Default::default()
+    };
+    gw.gateway.on_mo(deliver).unwrap();
+    let hook = hooks.next().await;
+    let ts: i64 = hook.headers[TIMESTAMP_HEADER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(verify(
+        SECRET,
+        ts,
+        &hook.body,
+        hook.headers[SIGNATURE_HEADER].to_str().unwrap()
+    ));
+    let mo = hook.json();
+    assert_eq!(
+        (mo["type"].as_str(), mo["text"].as_str()),
+        (Some("mo"), Some("STOP"))
+    );
+    assert_eq!(mo["from"], "4915123456789");
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_health_are_served() {
+    let gw = start(&config(&account("docs", 1000, ""), "")).await;
+    let doc: serde_json::Value = reqwest::get(format!("{}/v1/openapi.json", api(&gw)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/v1/messages"]["post"].is_object());
+    let health = reqwest::get(format!("{}/healthz", admin(&gw)))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = reqwest::get(format!("{}/readyz", admin(&gw)))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
