@@ -461,3 +461,123 @@ async fn the_openapi_document_and_health_are_served() {
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 }
+
+/// A gateway whose only carrier cannot be reached, so messages stay queued.
+async fn start_without_carrier(system_id: &str, extra: &str) -> sluice::app::Running {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let text = format!(
+        r#"
+[server]
+smpp_listen = "127.0.0.1:0"
+http_listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+{}
+{extra}
+
+[[carrier]]
+name = "down"
+host = "127.0.0.1"
+port = {port}
+system_id = "sluice"
+password = "secret"
+sender_ids = ["*"]
+
+[[route]]
+prefix = "49"
+carriers = [{{ carrier = "down" }}]
+"#,
+        account(system_id, 1000, "")
+    );
+    let config = sluice::config::Config::parse(std::path::Path::new("test.toml"), &text).unwrap();
+    sluice::app::start(&config).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_queued_message_can_be_cancelled_once() {
+    let gw = start_without_carrier("cancel", "").await;
+    let (status, a) = post(
+        &gw,
+        "/v1/messages",
+        &json!({"to": "+4915123456789", "from": "ACME", "text": "later"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let path = format!("/v1/messages/{}", a["id"].as_str().unwrap());
+    assert_eq!(get(&gw, &path).await.1["state"], "queued");
+    let client = reqwest::Client::new();
+    let url = format!("{}{path}", api(&gw));
+    let resp = client.delete(&url).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["state"], "cancelled");
+    let again = client.delete(&url).bearer_auth(KEY).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let e: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "not_queued");
+    assert_eq!(get(&gw, &path).await.1["state"], "cancelled");
+    let unknown = client
+        .delete(format!("{}/v1/messages/0000000000000001", api(&gw)))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn readyz_is_503_while_a_route_has_no_bound_carrier() {
+    let gw = start_without_carrier("notready", "").await;
+    let resp = reqwest::get(format!("{}/readyz", admin(&gw)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["routes_without_bound_carrier"], json!(["49"]));
+    let health = reqwest::get(format!("{}/healthz", admin(&gw)))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "alive, though not ready");
+}
+
+#[tokio::test]
+async fn a_full_carrier_queue_is_a_503_with_retry_after() {
+    let gw = start_without_carrier("full", "[queue]\nmax_messages = 1").await;
+    let body = json!({"to": "+4915123456789", "from": "ACME", "text": "one"}).to_string();
+    assert_eq!(
+        post(&gw, "/v1/messages", &body).await.0,
+        StatusCode::ACCEPTED
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/messages", api(&gw)))
+        .bearer_auth(KEY)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let e: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "queue_full");
+}
+
+#[tokio::test]
+async fn a_long_message_is_queued_whole_or_not_at_all() {
+    let gw = start_without_carrier("whole", "[queue]\nmax_messages = 1").await;
+    let long = json!({"to": "+4915123456789", "from": "ACME", "text": "x".repeat(200)}).to_string();
+    assert_eq!(
+        post(&gw, "/v1/messages", &long).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        gw.gateway.store().len(),
+        0,
+        "the first segment was taken back"
+    );
+    let short = json!({"to": "+4915123456789", "from": "ACME", "text": "x"}).to_string();
+    assert_eq!(
+        post(&gw, "/v1/messages", &short).await.0,
+        StatusCode::ACCEPTED
+    );
+}
