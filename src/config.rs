@@ -728,19 +728,25 @@ impl Config {
                 ));
             }
         }
+        // Fields without a span: the error names the field, with no line.
+        let unplaced = |field: &str, message: &str| ConfigError {
+            path: self.path.clone(),
+            line: 0,
+            column: 0,
+            field: field.into(),
+            message: message.into(),
+        };
         let w = &f.webhooks;
         if w.max_attempts == 0 || w.queue == 0 || w.concurrency == 0 {
-            return Err(err(
-                0..0,
-                "webhooks".into(),
-                "max_attempts, queue and concurrency must be at least 1".into(),
+            return Err(unplaced(
+                "webhooks",
+                "max_attempts, queue and concurrency must be at least 1",
             ));
         }
         if f.server.http_max_segments == 0 || f.server.http_max_segments > 255 {
-            return Err(err(
-                0..0,
-                "server.http_max_segments".into(),
-                "must be 1 to 255 (a concatenated message has at most 255 parts)".into(),
+            return Err(unplaced(
+                "server.http_max_segments",
+                "must be 1 to 255 (a concatenated message has at most 255 parts)",
             ));
         }
         let mut carriers = HashSet::new();
@@ -929,6 +935,56 @@ carriers = [{{ carrier = "sim" }}]
         );
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn http_settings_load_with_their_defaults() {
+        let text = minimal().replace(
+            "smpp_listen = \"127.0.0.1:2775\"",
+            "smpp_listen = \"127.0.0.1:2775\"\nhttp_listen = \"127.0.0.1:8080\"",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(
+            c.file.server.http_listen,
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(c.file.server.admin_listen, None);
+        assert_eq!(c.file.webhooks.max_attempts, 8);
+    }
+
+    #[test]
+    fn an_api_key_hash_that_is_not_sha256_hex_is_refused() {
+        let text = minimal().replace(
+            "sender_ids = [\"ACME\"]",
+            "sender_ids = [\"ACME\"]\napi_key_hashes = [\"demo-api-key\"]\nwebhook_secret = \"s\"",
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.line),
+            ("account[0].api_key_hashes[0]", 9)
+        );
+        assert!(e.message.contains("sluice hash-api-key"), "{e}");
+    }
+
+    #[test]
+    fn api_keys_without_a_webhook_secret_are_refused() {
+        let hash = "ca6f2e39b2ff141859b18bb5283aadd5093c8ede2869f3656231a054e54bfc22";
+        let text = minimal().replace(
+            "sender_ids = [\"ACME\"]",
+            &format!("sender_ids = [\"ACME\"]\napi_key_hashes = [\"{hash}\"]"),
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.field, "account[0].webhook_secret");
+    }
+
+    #[test]
+    fn a_callback_url_must_be_absolute_http() {
+        let text = minimal().replace(
+            "sender_ids = [\"ACME\"]",
+            "sender_ids = [\"ACME\"]\ncallback_url = \"ftp://x/y\"\nwebhook_secret = \"s\"",
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.field, "account[0].callback_url");
     }
 
     #[test]

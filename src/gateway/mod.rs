@@ -373,12 +373,25 @@ impl Gateway {
         now: Instant,
         now_unix: i64,
     ) -> Result<MessageId, SubmitError> {
-        self.submit_parts(account, vec![sm], class, Origin::Smpp, now, now_unix)
-            .map(|ids| ids[0])
+        self.submit_parts(
+            account,
+            vec![sm],
+            class,
+            Origin::Smpp,
+            now,
+            now_unix,
+            |_| {},
+        )
+        .map(|ids| ids[0])
     }
 
     /// Validates, routes and queues the parts of one message (all to the same destination from the same sender) as a
     /// whole: every part is queued on the same carrier, or none is. Returns Sluice's id for each part, in order.
+    ///
+    /// `register` is called with the ids once the message passed every check and before any part is queued, so a
+    /// caller can record them before a receipt can come back (the simulator answers within a millisecond). When the
+    /// answer is nonetheless an error (a full queue), nothing was queued and the ids are never used.
+    #[allow(clippy::too_many_arguments)]
     pub fn submit_parts(
         &self,
         account: AccountId,
@@ -387,9 +400,10 @@ impl Gateway {
         origin: Origin,
         now: Instant,
         now_unix: i64,
+        register: impl FnOnce(&[MessageId]),
     ) -> Result<Vec<MessageId>, SubmitError> {
         let n = parts.len() as u64;
-        let result = self.try_submit(account, parts, class, origin, now, now_unix);
+        let result = self.try_submit(account, parts, class, origin, now, now_unix, register);
         let name = self.account(account).system_id.clone();
         match &result {
             Ok(_) => metrics::counter!(m::ACCEPTED, "account" => name, "class" => class.as_str())
@@ -400,14 +414,16 @@ impl Gateway {
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn try_submit(
         &self,
         account: AccountId,
-        mut parts: Vec<SubmitSm>,
+        parts: Vec<SubmitSm>,
         class: Class,
         origin: Origin,
         now: Instant,
         now_unix: i64,
+        register: impl FnOnce(&[MessageId]),
     ) -> Result<Vec<MessageId>, SubmitError> {
         let acct = self.account(account);
         let Some(sm) = parts.first() else {
@@ -477,20 +493,25 @@ impl Gateway {
             addr: COctetString::try_from(dest.as_str()).expect("E.164 fits 21"),
         };
         let candidates: Arc<[CarrierId]> = candidates.into();
-        let mut ids = Vec::with_capacity(parts.len());
-        for mut sm in parts.drain(..) {
+        let replacement = match &decision {
+            SenderDecision::Replace(number) => Some(
+                Address::new(Ton::INTERNATIONAL, Npi::ISDN, number).map_err(|_| {
+                    SenderError::Invalid {
+                        sender: number.clone(),
+                    }
+                })?,
+            ),
+            SenderDecision::Keep { .. } => None,
+        };
+        let ids: Vec<MessageId> = parts.iter().map(|_| self.ids.next_id()).collect();
+        register(&ids);
+        for (i, (mut sm, &id)) in parts.into_iter().zip(&ids).enumerate() {
             let client_source = sm.source_addr.clone();
             let client_dest = sm.dest_addr.clone();
             let registered_delivery = sm.registered_delivery;
             sm.dest_addr = dest_addr.clone();
             sm.source_addr = match &decision {
-                SenderDecision::Replace(number) => {
-                    Address::new(Ton::INTERNATIONAL, Npi::ISDN, number).map_err(|_| {
-                        SenderError::Invalid {
-                            sender: number.clone(),
-                        }
-                    })?
-                }
+                SenderDecision::Replace(_) => replacement.clone().expect("made above"),
                 SenderDecision::Keep {
                     alphanumeric: true, ..
                 } => Address {
@@ -505,7 +526,6 @@ impl Gateway {
             };
             // Sluice always asks the carrier for a receipt: it needs the final state even when the client does not.
             sm.registered_delivery = RegisteredDelivery(0x01);
-            let id = self.ids.next_id();
             self.store.insert(
                 id,
                 Record {
@@ -537,15 +557,14 @@ impl Gateway {
             };
             if self.carrier(first).queue.try_push(out).is_err() {
                 // None or all: take back the parts already queued.
-                for &queued in &ids {
+                for &queued in &ids[..i] {
                     self.carrier(first).queue.remove(queued);
                 }
-                for &id in ids.iter().chain([&id]) {
+                for &id in &ids[..=i] {
                     self.store.remove(id);
                 }
                 return Err(SubmitError::QueueFull);
             }
-            ids.push(id);
         }
         if let Some(k) = sticky_key {
             self.sticky.entry(k).or_insert((first, now));

@@ -1,6 +1,8 @@
 //! `/v1/…`: submit one message or a batch, read a message's state, cancel a queued one, and the OpenAPI document.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +29,9 @@ pub const OPENAPI: &str = include_str!("../../openapi/sluice.json");
 /// Most messages in one batch.
 pub const MAX_BATCH: usize = 1000;
 
+/// Largest request body: a full batch of long texts fits.
+pub const MAX_BODY: usize = 4 << 20;
+
 /// The `/v1` routes.
 pub fn routes() -> Router<HttpState> {
     Router::new()
@@ -34,6 +39,26 @@ pub fn routes() -> Router<HttpState> {
         .route("/v1/messages/batch", post(submit_batch))
         .route("/v1/messages/{id}", get(status).delete(cancel))
         .route("/v1/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// The body, or a JSON error when it could not be read (too large, cut off).
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                status,
+                "body_too_large",
+                format!(
+                    "the body is over {} MiB; send fewer messages per batch",
+                    MAX_BODY >> 20
+                ),
+            )
+        } else {
+            ApiError::new(status, "invalid_body", e.body_text())
+        }
+    })
 }
 
 /// `POST /v1/messages` and each item of a batch.
@@ -99,9 +124,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 async fn submit(
     State(state): State<HttpState>,
     Client(account): Client,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let req: SubmitRequest = parse_json(&body)?;
+    let req: SubmitRequest = parse_json(&read_body(body)?)?;
     let accepted = accept(&state, account, req)?;
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
@@ -109,9 +134,9 @@ async fn submit(
 async fn submit_batch(
     State(state): State<HttpState>,
     Client(account): Client,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let batch: BatchRequest = parse_json(&body)?;
+    let batch: BatchRequest = parse_json(&read_body(body)?)?;
     if batch.messages.is_empty() || batch.messages.len() > MAX_BATCH {
         return Err(ApiError::field(
             StatusCode::BAD_REQUEST,
@@ -206,15 +231,27 @@ pub fn accept(
     let (parts, encoding) = build_parts(&message, state.max_segments)?;
     let segments = parts.len();
     let (now, now_unix) = crate::conn::now();
-    let ids = gw.submit_parts(account, parts, class, Origin::Http, now, now_unix)?;
-    let id = state.messages.insert(HttpMessage {
-        account,
-        parts: ids.into(),
-        encoding,
-        callback: Callback::Json(req.callback_url),
-        client_ref: req.client_ref,
-        reported: false,
+    let mut first = None;
+    let submitted = gw.submit_parts(account, parts, class, Origin::Http, now, now_unix, |ids| {
+        // Recorded before any part is queued, so a receipt that comes back at once finds its message.
+        first = Some(state.messages.insert(HttpMessage {
+            account,
+            parts: ids.into(),
+            encoding,
+            callback: Callback::Json(req.callback_url),
+            client_ref: req.client_ref,
+            reported: false,
+        }));
     });
+    let id = match submitted {
+        Ok(ids) => ids[0],
+        Err(e) => {
+            if let Some(id) = first {
+                state.messages.remove(id);
+            }
+            return Err(e.into());
+        }
+    };
     Ok(Accepted {
         id: id.to_string(),
         segments,

@@ -136,10 +136,6 @@ fn try_send(state: &HttpState, p: &HashMap<String, String>) -> Result<(), ApiErr
     };
     let (parts, encoding) = build_parts(&message, state.max_segments).map_err(to_400)?;
     let class = account.default_class;
-    let (now, now_unix) = crate::conn::now();
-    let ids = gw
-        .submit_parts(account.id, parts, class, Origin::Http, now, now_unix)
-        .map_err(|e| to_400(ApiError::from(e)))?;
     let callback = match dlr_url {
         Some(url) if mask != 0 => Callback::Kannel {
             url: url.clone(),
@@ -153,14 +149,33 @@ fn try_send(state: &HttpState, p: &HashMap<String, String>) -> Result<(), ApiErr
             username: account.system_id.clone(),
         },
     };
-    state.messages.insert(HttpMessage {
-        account: account.id,
-        parts: ids.into(),
-        encoding,
-        callback,
-        client_ref: None,
-        reported: false,
-    });
+    let (now, now_unix) = crate::conn::now();
+    let mut registered = None;
+    let submitted = gw.submit_parts(
+        account.id,
+        parts,
+        class,
+        Origin::Http,
+        now,
+        now_unix,
+        |ids| {
+            // Recorded before any part is queued, so a receipt that comes back at once finds its message.
+            registered = Some(state.messages.insert(HttpMessage {
+                account: account.id,
+                parts: ids.into(),
+                encoding,
+                callback,
+                client_ref: None,
+                reported: false,
+            }));
+        },
+    );
+    if let Err(e) = submitted {
+        if let Some(id) = registered {
+            state.messages.remove(id);
+        }
+        return Err(to_400(ApiError::from(e)));
+    }
     Ok(())
 }
 

@@ -114,6 +114,15 @@ impl HttpMessages {
         id
     }
 
+    /// Forgets a message that was not accepted after all.
+    pub fn remove(&self, id: MessageId) {
+        if let Some((_, m)) = self.messages.remove(&id) {
+            for p in m.parts.iter() {
+                self.part_of.remove(p);
+            }
+        }
+    }
+
     /// A copy of a message.
     pub fn get(&self, id: MessageId) -> Option<HttpMessage> {
         self.messages.get(&id).map(|m| m.clone())
