@@ -581,3 +581,33 @@ async fn a_long_message_is_queued_whole_or_not_at_all() {
         StatusCode::ACCEPTED
     );
 }
+
+#[tokio::test]
+async fn webhooks_still_pending_at_shutdown_are_counted_as_dropped() {
+    let mut hooks = Receiver::start(usize::MAX).await;
+    let acct = account(
+        "stopping",
+        1000,
+        &format!("callback_url = \"{}/hook\"", hooks.url),
+    );
+    let gw = start(&config(&acct, "max_attempts = 1000")).await;
+    let body = json!({"to": "+4915123456789", "from": "ACME", "text": "x"}).to_string();
+    assert_eq!(
+        post(&gw, "/v1/messages", &body).await.0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(hooks.next().await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    tokio::time::timeout(Duration::from_secs(10), gw.shutdown(Duration::from_secs(5)))
+        .await
+        .expect("shutdown finishes");
+    let scrape = sluice::metrics::prometheus().render();
+    let dropped = sample(
+        &scrape,
+        "sluice_webhooks_dropped_total",
+        &[("account", "all"), ("reason", "shutdown")],
+    );
+    assert_eq!(
+        dropped, 1.0,
+        "the receipt still being retried is counted, not lost silently"
+    );
+}

@@ -53,6 +53,13 @@ pub fn router(state: HttpState) -> Router {
 
 /// Serves `router` on `listener` until shutdown, then lets requests in progress finish.
 pub async fn serve(listener: TcpListener, router: Router, mut shutdown: Shutdown) {
+    use axum::serve::ListenerExt;
+    // Answers are small and written whole: Nagle's algorithm would only hold them back.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await;
