@@ -611,3 +611,23 @@ async fn webhooks_still_pending_at_shutdown_are_counted_as_dropped() {
         "the receipt still being retried is counted, not lost silently"
     );
 }
+
+#[test]
+fn mo_is_refused_for_the_carrier_to_retry_while_the_webhook_queue_is_full() {
+    let acct = account("mofull", 1000, "callback_url = \"http://127.0.0.1:9/mo\"");
+    let text = config(&acct, "queue = 1");
+    let config = sluice::config::Config::parse(std::path::Path::new("test.toml"), &text).unwrap();
+    // No dispatcher runs, so nothing drains the queue of one.
+    let gw = sluice::gateway::Gateway::new(&config, 0);
+    let mo = || smpp::pdu::DeliverSm {
+        dest_addr: smpp::types::Address::new(
+            smpp::types::Ton::INTERNATIONAL,
+            smpp::types::Npi::ISDN,
+            "4915100000000",
+        )
+        .unwrap(),
+        ..Default::default()
+    };
+    assert_eq!(gw.on_mo(mo()), Ok(()));
+    assert_eq!(gw.on_mo(mo()), Err(smpp::CommandStatus::ESME_RMSGQFUL));
+}

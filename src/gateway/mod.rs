@@ -302,16 +302,13 @@ impl Gateway {
             .take()
     }
 
-    fn notify(&self, account: AccountId, notice: Notice) {
-        if let Err(e) = self.notices.tx.try_send(notice) {
+    /// Hands a receipt to the webhook dispatcher; when its queue is full the receipt is dropped, counted and logged.
+    fn notify_finished(&self, account: AccountId, id: MessageId) {
+        if self.notices.tx.try_send(Notice::Finished(id)).is_err() {
             let name = self.account(account).system_id.clone();
             metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => "queue_full")
                 .increment(1);
-            let what = match e.into_inner() {
-                Notice::Finished(id) => format!("receipt for {id}"),
-                Notice::Mo { .. } => "MO".to_string(),
-            };
-            tracing::error!(account = %name, what, "webhook queue full: dropped");
+            tracing::error!(account = %name, %id, "webhook queue full: receipt dropped");
         }
     }
 
@@ -709,14 +706,15 @@ impl Gateway {
             .copied()
             .ok_or(CommandStatus::ESME_RINVDSTADR)?;
         if self.account(owner).callback_url.is_some() {
-            self.notify(
-                owner,
-                Notice::Mo {
-                    account: owner,
-                    deliver: Box::new(deliver),
-                },
-            );
-            return Ok(());
+            let notice = Notice::Mo {
+                account: owner,
+                deliver: Box::new(deliver),
+            };
+            // The carrier still holds the MO: a temporary error makes it send it again later rather than lose it.
+            return self.notices.tx.try_send(notice).map_err(|_| {
+                tracing::warn!(account = %self.account(owner).system_id, "webhook queue full: MO refused for the carrier to retry");
+                CommandStatus::ESME_RMSGQFUL
+            });
         }
         self.push_inbound(
             owner,
@@ -749,7 +747,7 @@ impl Gateway {
         metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
             .record(now.saturating_duration_since(r.accepted).as_secs_f64());
         if r.origin == Origin::Http {
-            self.notify(r.account, Notice::Finished(id));
+            self.notify_finished(r.account, id);
         } else if r
             .registered_delivery
             .wants_receipt(state == MessageState::Delivered)

@@ -448,7 +448,10 @@ fn not_queued(state: MessageState) -> ApiError {
         StatusCode::CONFLICT,
         "not_queued",
         "id",
-        format!("the message is {} (in part, for a long message); only queued messages can be cancelled", serde_json::to_value(state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+        format!(
+            "the message is {} (in part, for a long message); only queued messages can be cancelled",
+            state.as_str()
+        ),
     )
 }
 
