@@ -40,6 +40,18 @@ async fn metrics_count_a_known_traffic_mix_exactly() {
     for _ in 0..4 {
         assert_eq!(hooks.next().await.json()["state"], "delivered");
     }
+    let nowhere = reqwest::get(format!("{}/v1/nowhere/4915123456789", api(&gw)))
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    let put = reqwest::Client::new()
+        .put(format!("{}/v1/messages", api(&gw)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let e: serde_json::Value = put.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "method_not_allowed");
 
     let s = scrape(&gw).await;
     let n = |name: &str, labels: &[(&str, &str)]| sample(&s, name, labels);
@@ -126,6 +138,18 @@ async fn metrics_count_a_known_traffic_mix_exactly() {
     assert_eq!(n("sluice_http_requests_total", &http("202")), 4.0);
     assert_eq!(n("sluice_http_requests_total", &http("422")), 3.0);
     assert_eq!(n("sluice_http_requests_total", &http("400")), 1.0);
+    let unmatched = [("route", "unmatched"), ("method", "GET"), ("status", "404")];
+    assert_eq!(
+        n("sluice_http_requests_total", &unmatched),
+        1.0,
+        "the path itself is never a label"
+    );
+    let put = [
+        ("route", "/v1/messages"),
+        ("method", "PUT"),
+        ("status", "405"),
+    ];
+    assert_eq!(n("sluice_http_requests_total", &put), 1.0);
     assert_eq!(
         n(
             "sluice_webhooks_delivered_total",

@@ -467,3 +467,12 @@ pub async fn not_found() -> ApiError {
         "no such endpoint; see /v1/openapi.json",
     )
 }
+
+/// A known path with another method: 405 in the API's error shape.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method; see /v1/openapi.json",
+    )
+}

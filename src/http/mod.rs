@@ -46,8 +46,10 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(kannel::routes())
-        .route_layer(axum::middleware::from_fn(count_requests))
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        // After the fallbacks, so that unmatched requests are counted too (as route "unmatched").
+        .layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
 }
 
