@@ -631,3 +631,44 @@ fn mo_is_refused_for_the_carrier_to_retry_while_the_webhook_queue_is_full() {
     assert_eq!(gw.on_mo(mo()), Ok(()));
     assert_eq!(gw.on_mo(mo()), Err(smpp::CommandStatus::ESME_RMSGQFUL));
 }
+
+#[tokio::test]
+async fn an_undeliverable_message_reports_its_state_and_error_code() {
+    let mut hooks = Receiver::start(0).await;
+    let acct = account(
+        "undeliv",
+        1000,
+        &format!("callback_url = \"{}/hook\"", hooks.url),
+    );
+    let text = config(&acct, "").replace(
+        "receipt_delay = \"1ms\"",
+        "receipt_delay = \"1ms\"\nundeliverable = 1.0",
+    );
+    let gw = start(&text).await;
+    let body = json!({"to": "+4915123456789", "from": "ACME", "text": "x"}).to_string();
+    let (status, a) = post(&gw, "/v1/messages", &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let receipt = hooks.next().await.json();
+    assert_eq!(receipt["id"], a["id"]);
+    assert_eq!(receipt["state"], "undeliverable");
+    assert_eq!(receipt["error_code"], 1, "the carrier's err:001");
+    let (_, got) = get(&gw, &format!("/v1/messages/{}", a["id"].as_str().unwrap())).await;
+    assert_eq!(got["state"], "undeliverable");
+}
+
+#[tokio::test]
+async fn a_message_whose_validity_passes_in_the_queue_expires_with_a_receipt() {
+    let mut hooks = Receiver::start(0).await;
+    let gw = start_without_carrier("expiring", "").await;
+    let body = json!({
+        "to": "+4915123456789", "from": "ACME", "text": "x", "validity": "1s",
+        "callback_url": format!("{}/hook", hooks.url),
+    });
+    let (status, a) = post(&gw, "/v1/messages", &body.to_string()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // The housekeeping sweep (every 500 ms) expires it: this waits for the webhook, about a second.
+    let receipt = hooks.next().await.json();
+    assert_eq!(receipt["id"], a["id"]);
+    assert_eq!(receipt["state"], "expired");
+    assert!(receipt["sent_at"].is_null() && receipt["done_at"].is_string());
+}
