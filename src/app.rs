@@ -126,6 +126,7 @@ pub async fn start(config: &Config) -> io::Result<Running> {
             gateway: gateway.clone(),
             messages: http_messages.clone(),
             max_segments: f.server.http_max_segments,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(f.server.http_max_requests)),
         });
         tasks.spawn(http::serve(listener, router, shutdown.clone()));
     }

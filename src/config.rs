@@ -87,6 +87,9 @@ pub struct ServerConfig {
     /// Most segments one HTTP message may be split into; longer texts are refused.
     #[serde(default = "default_http_max_segments")]
     pub http_max_segments: usize,
+    /// Most HTTP API requests in progress at once; more are answered 503 with Retry-After.
+    #[serde(default = "default_http_max_requests")]
+    pub http_max_requests: usize,
 }
 
 /// `[webhooks]`: how receipts and MO are POSTed to clients' callback URLs.
@@ -567,6 +570,9 @@ fn default_receipt_delay() -> Duration {
 fn default_http_max_segments() -> usize {
     10
 }
+fn default_http_max_requests() -> usize {
+    1024
+}
 fn default_webhook_attempts() -> u32 {
     8
 }
@@ -742,6 +748,9 @@ impl Config {
                 "webhooks",
                 "max_attempts, queue and concurrency must be at least 1",
             ));
+        }
+        if f.server.http_max_requests == 0 {
+            return Err(unplaced("server.http_max_requests", "must be at least 1"));
         }
         if f.server.http_max_segments == 0 || f.server.http_max_segments > 255 {
             return Err(unplaced(

@@ -672,3 +672,43 @@ async fn a_message_whose_validity_passes_in_the_queue_expires_with_a_receipt() {
     assert_eq!(receipt["state"], "expired");
     assert!(receipt["sent_at"].is_null() && receipt["done_at"].is_string());
 }
+
+#[tokio::test]
+async fn requests_over_the_in_progress_limit_are_a_503_not_a_queue() {
+    use tokio::io::AsyncWriteExt;
+    let gw = start(&config(&account("busy", 1000, ""), "").replace(
+        "http_max_segments = 3",
+        "http_max_segments = 3\nhttp_max_requests = 1",
+    ))
+    .await;
+    // A request whose body never arrives holds the only permit.
+    let mut slow = tokio::net::TcpStream::connect(gw.http_addr.unwrap())
+        .await
+        .unwrap();
+    slow.write_all(
+        b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-api-key\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let body = json!({"to": "+4915123456789", "from": "ACME", "text": "x"}).to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let (status, e) = loop {
+        // Until the server has read the slow request's head, the permit may still be free.
+        let (status, e) = post(&gw, "/v1/messages", &body).await;
+        if status != StatusCode::ACCEPTED || tokio::time::Instant::now() > deadline {
+            break (status, e);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(e["error"]["code"], "overloaded");
+    drop(slow);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while post(&gw, "/v1/messages", &body).await.0 != StatusCode::ACCEPTED {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the permit comes back"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

@@ -39,6 +39,8 @@ pub struct HttpState {
     pub messages: Arc<HttpMessages>,
     /// Most segments one message may take.
     pub max_segments: usize,
+    /// Permits for requests in progress.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// The API router: `/v1/…`, `/cgi-bin/sendsms`, with request metrics.
@@ -48,6 +50,10 @@ pub fn router(state: HttpState) -> Router {
         .merge(kannel::routes())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.in_flight.clone(),
+            limit_requests,
+        ))
         // After the fallbacks, so that unmatched requests are counted too (as route "unmatched").
         .layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
@@ -67,6 +73,27 @@ pub async fn serve(listener: TcpListener, router: Router, mut shutdown: Shutdown
         .await;
     if let Err(e) = served {
         tracing::error!(error = %e, "HTTP listener failed");
+    }
+}
+
+/// Answers 503 rather than queue requests without end when `http_max_requests` are already in progress.
+async fn limit_requests(
+    axum::extract::State(in_flight): axum::extract::State<Arc<tokio::sync::Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    match in_flight.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many requests in progress; retry after the Retry-After seconds",
+            )
+        }
+        .into_response(),
     }
 }
 
