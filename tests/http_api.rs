@@ -712,3 +712,50 @@ async fn requests_over_the_in_progress_limit_are_a_503_not_a_queue() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+#[tokio::test]
+async fn kannel_post_with_the_text_as_body_and_x_kannel_headers_is_accepted() {
+    let mut hooks = Receiver::start(0).await;
+    let gw = start(&config(&account("kannelpost", 1000, ""), "")).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/cgi-bin/sendsms", api(&gw)))
+        .header("content-type", "text/plain")
+        .header("X-Kannel-Username", "kannelpost")
+        .header("X-Kannel-Password", KEY)
+        .header("X-Kannel-From", "ACME")
+        .header("X-Kannel-To", "+4915123456789")
+        .header("X-Kannel-DLR-Mask", "1")
+        .header("X-Kannel-DLR-Url", format!("{}/dlr?s=%d", hooks.url))
+        .body("Grüße aus Köln")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(resp.text().await.unwrap(), "0: Accepted for delivery");
+    assert_eq!(hooks.next().await.uri.query(), Some("s=1"));
+}
+
+#[tokio::test]
+async fn kannel_post_with_a_form_body_is_accepted() {
+    let gw = start(&config(&account("kannelform", 1000, ""), "")).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/cgi-bin/sendsms", api(&gw)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=kannelform&password=demo-api-key&from=ACME&to=%2B4915123456789&text=Hi+there&coding=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let missing_to = reqwest::Client::new()
+        .post(format!("{}/cgi-bin/sendsms", api(&gw)))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=kannelform&password=demo-api-key&from=ACME&text=Hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing_to.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        missing_to.text().await.unwrap(),
+        "Missing receiver number, rejected"
+    );
+}

@@ -1,4 +1,5 @@
-//! Kannel's `sendsms` interface (`GET` or form `POST` to `/cgi-bin/sendsms`), so applications written for Kannel's
+//! Kannel's `sendsms` interface (`GET`, or `POST` with a form or with the text as the body and `X-Kannel-*` headers,
+//! to `/cgi-bin/sendsms`), so applications written for Kannel's
 //! smsbox move to Sluice unchanged: `username`, `password`, `from`, `to`, `text`, `coding`, `validity` (minutes),
 //! `dlr-mask` and `dlr-url`, answered as Kannel answers (`202 0: Accepted for delivery`).
 //!
@@ -8,8 +9,9 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -32,12 +34,43 @@ async fn send_get(
     send(&state, &params)
 }
 
+/// A POST: parameters as a form body, or (as Kannel's own POST) the text as the body with the other parameters in
+/// `X-Kannel-*` headers (`X-Kannel-To`, `X-Kannel-DLR-Url`, …) or the query string.
 async fn send_post(
     State(state): State<HttpState>,
     Query(mut params): Query<HashMap<String, String>>,
-    Form(form): Form<HashMap<String, String>>,
+    request: Request,
 ) -> Response {
-    params.extend(form);
+    let form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        match Form::<HashMap<String, String>>::from_request(request, &state).await {
+            Ok(Form(form)) => params.extend(form),
+            Err(e) => return answer(StatusCode::BAD_REQUEST, e.body_text()),
+        }
+    } else {
+        for (name, value) in request.headers() {
+            if let (Some(param), Ok(value)) =
+                (name.as_str().strip_prefix("x-kannel-"), value.to_str())
+            {
+                params.insert(param.to_string(), value.to_string());
+            }
+        }
+        match Bytes::from_request(request, &state).await {
+            Ok(body) => match String::from_utf8(body.to_vec()) {
+                Ok(text) => {
+                    params.insert("text".into(), text);
+                }
+                Err(_) => {
+                    return answer(StatusCode::BAD_REQUEST, "The text is not UTF-8, rejected")
+                }
+            },
+            Err(e) => return answer(e.status(), e.body_text()),
+        }
+    }
     send(&state, &params)
 }
 
