@@ -374,13 +374,27 @@ async fn kannel_sendsms_as_documented_accepts_and_calls_the_dlr_url() {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     assert_eq!(resp.text().await.unwrap(), "0: Accepted for delivery");
 
-    let hook = hooks.next().await;
-    assert_eq!(hook.method, "GET");
-    assert_eq!(hook.uri.path(), "/dlr");
-    let query = hook.uri.query().unwrap();
-    assert!(query.starts_with("type=1&id="), "{query}");
-    assert!(query.contains("&to=%2B4915123456789&"), "{query}");
-    assert!(query.contains("stat%3ADELIVRD"), "{query}");
+    // Mask 31 asks for every event: 8 when the carrier took it, then 1 when it was delivered (in either order: the
+    // two requests go out concurrently).
+    let mut queries = Vec::new();
+    for _ in 0..2 {
+        let hook = hooks.next().await;
+        assert_eq!((hook.method.as_str(), hook.uri.path()), ("GET", "/dlr"));
+        queries.push(hook.uri.query().unwrap().to_string());
+    }
+    queries.sort();
+    let (delivered, sent) = (&queries[0], &queries[1]);
+    assert!(delivered.starts_with("type=1&id="), "{delivered}");
+    assert!(delivered.contains("&to=%2B4915123456789&"), "{delivered}");
+    assert!(delivered.contains("stat%3ADELIVRD"), "{delivered}");
+    assert!(
+        sent.starts_with("type=8&id=") && sent.ends_with("answer=ACK%2F"),
+        "{sent}"
+    );
+    assert!(
+        hooks.is_quiet_for(Duration::from_millis(200)).await,
+        "one report per event"
+    );
 }
 
 #[tokio::test]

@@ -119,6 +119,8 @@ pub struct CarrierReceipt {
 /// Something the HTTP side (webhooks) must hear about.
 #[derive(Debug)]
 pub enum Notice {
+    /// A carrier acknowledged a part of a message submitted over HTTP (Kannel's DLR event 8).
+    Sent(MessageId),
     /// A message submitted over HTTP reached a final state.
     Finished(MessageId),
     /// A mobile-originated message for an account whose MO goes to its callback URL.
@@ -581,14 +583,22 @@ impl Gateway {
         let elapsed = now.saturating_duration_since(m.accepted).as_secs_f64();
         metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
         metrics::counter!(m::SENT, "account" => self.account(m.account).system_id.clone(), "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
-        self.store.update(m.id, |r| {
+        let origin = self.store.update(m.id, |r| {
             if !r.state.is_final() {
                 r.state = MessageState::Sent;
             }
             r.carrier = Some(carrier);
             r.carrier_message_id = Some(carrier_message_id.into());
             r.sent_at = Some(now_unix);
+            r.origin
         });
+        // Only a Kannel dlr-url with mask 8 wants this event; a full queue costs nothing but that report.
+        if origin == Some(Origin::Http) && self.notices.tx.try_send(Notice::Sent(m.id)).is_err() {
+            let name = self.account(m.account).system_id.clone();
+            metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => "queue_full")
+                .increment(1);
+            tracing::warn!(account = %name, id = %m.id, "webhook queue full: sent report dropped");
+        }
         if let Some(early) = self
             .correlator
             .record(carrier, carrier_message_id, m.id, now)

@@ -19,7 +19,7 @@ pub enum Callback {
     Kannel {
         /// The URL with its `%d`-style escapes.
         url: String,
-        /// Kannel's `dlr-mask`: 1 delivered, 2 failed, 16 rejected by the carrier.
+        /// Kannel's `dlr-mask`: 1 delivered, 2 failed, 8 acknowledged by the carrier, 16 rejected by the carrier.
         mask: u8,
         /// The `sendsms` username (`%n`).
         username: String,

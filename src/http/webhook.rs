@@ -122,6 +122,38 @@ pub async fn run(
 /// The delivery a notice calls for, if any: a receipt once every part of a message is final (once), or an MO.
 fn job_for(gw: &Gateway, messages: &HttpMessages, notice: Notice) -> Option<Job> {
     match notice {
+        Notice::Sent(part) => {
+            // Kannel's event 8 ("SMSC success"), once per message: when its first part is acknowledged.
+            let msg = messages.get(part)?;
+            let Callback::Kannel {
+                url,
+                mask,
+                username,
+            } = &msg.callback
+            else {
+                return None;
+            };
+            if mask & KANNEL_SENT == 0 {
+                return None;
+            }
+            let (_, status) = messages.status(gw, part)?;
+            let values = DlrValues {
+                event: KANNEL_SENT,
+                answer: "ACK/".into(),
+                status: &status,
+                carrier_message_id: messages.carrier_message_id(gw, part).unwrap_or_default(),
+                username,
+                now_unix: unix_now(),
+            };
+            Some(Job {
+                account: gw.account(msg.account).system_id.clone(),
+                kind: "kannel_dlr",
+                about: status.id.clone(),
+                url: kannel_dlr_url(url, &values),
+                body: None,
+                secret: None,
+            })
+        }
         Notice::Finished(part) => {
             let id = messages.message_of(part)?;
             let (msg, status) = messages.status(gw, id)?;
@@ -152,6 +184,12 @@ fn job_for(gw: &Gateway, messages: &HttpMessages, notice: Notice) -> Option<Job>
                     }
                     let values = DlrValues {
                         event,
+                        answer: format!(
+                            "id:{} stat:{} err:{:03}",
+                            status.id,
+                            status.state.receipt_stat(),
+                            status.error_code.min(999)
+                        ),
                         status: &status,
                         carrier_message_id: messages.carrier_message_id(gw, id).unwrap_or_default(),
                         username: &username,
@@ -275,6 +313,9 @@ async fn send(client: &reqwest::Client, job: &Job) -> Result<(), String> {
     }
 }
 
+/// Kannel's DLR event 8: the carrier acknowledged the message.
+pub const KANNEL_SENT: u8 = 8;
+
 /// Kannel's DLR event value for a final state: 1 delivered, 16 rejected by the carrier ("SMSC reject"), 2 any other
 /// failure.
 pub fn kannel_event(state: MessageState) -> u8 {
@@ -290,6 +331,8 @@ pub fn kannel_event(state: MessageState) -> u8 {
 pub struct DlrValues<'a> {
     /// `%d`.
     pub event: u8,
+    /// `%A`: the receipt as text (`id:… stat:… err:…`), or `ACK/` for event 8.
+    pub answer: String,
     /// The message's state: `%I`, `%p`, `%P`, `%i`, `%A`.
     pub status: &'a MessageStatus,
     /// `%F`: the carrier's id.
@@ -301,11 +344,10 @@ pub struct DlrValues<'a> {
 }
 
 /// Replaces the escapes Kannel documents for `dlr-url` (user guide, "Delivery reports" and the sms-service escape
-/// table): `%d` event, `%A` the receipt text, `%I` our id, `%F` the carrier's id, `%p` sender, `%P` recipient, `%i` the
+/// table): `%d` event, `%A` the receipt text (or `ACK/`), `%I` our id, `%F` the carrier's id, `%p` sender, `%P` recipient, `%i` the
 /// carrier, `%n` the username, `%T` Unix time, `%t` `YYYY-MM-DD HH:MM:SS`, `%%` a `%`. Values are URL-encoded; other
 /// `%` sequences (an already-encoded `%20`) are left as they are.
 pub fn kannel_dlr_url(template: &str, v: &DlrValues<'_>) -> String {
-    let stat = v.status.state;
     let mut out = String::with_capacity(template.len() + 64);
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -315,12 +357,7 @@ pub fn kannel_dlr_url(template: &str, v: &DlrValues<'_>) -> String {
         }
         let value = match chars.peek() {
             Some('d') => v.event.to_string(),
-            Some('A') => format!(
-                "id:{} stat:{} err:{:03}",
-                v.status.id,
-                stat.receipt_stat(),
-                v.status.error_code.min(999)
-            ),
+            Some('A') => v.answer.clone(),
             Some('I') => v.status.id.clone(),
             Some('F') => v.carrier_message_id.clone(),
             Some('p') => v.status.from.clone(),
@@ -402,6 +439,7 @@ mod tests {
         let s = status();
         let v = DlrValues {
             event: 1,
+            answer: "id:65600000000000AB stat:DELIVRD err:000".into(),
             status: &s,
             carrier_message_id: "abc".into(),
             username: "demo",
