@@ -3,7 +3,7 @@
 
 /// Messages accepted from clients. Labels: account, class.
 pub const ACCEPTED: &str = "sluice_messages_accepted_total";
-/// Submits refused. Labels: account, reason. Accepted and refused count segments: each is a message at the carrier.
+/// Submits refused. Labels: account, class, reason. Accepted and refused count segments: each is a message at the carrier.
 pub const REJECTED: &str = "sluice_messages_rejected_total";
 /// Messages acknowledged by a carrier. Labels: account, carrier, class.
 pub const SENT: &str = "sluice_messages_sent_total";

@@ -72,14 +72,22 @@ async fn metrics_count_a_known_traffic_mix_exactly() {
     assert_eq!(
         n(
             "sluice_messages_rejected_total",
-            &[("account", "mix"), ("reason", "sender")]
+            &[
+                ("account", "mix"),
+                ("class", "transactional"),
+                ("reason", "sender")
+            ]
         ),
         2.0
     );
     assert_eq!(
         n(
             "sluice_messages_rejected_total",
-            &[("account", "mix"), ("reason", "destination")]
+            &[
+                ("account", "mix"),
+                ("class", "transactional"),
+                ("reason", "destination")
+            ]
         ),
         1.0
     );

@@ -407,7 +407,7 @@ impl Gateway {
         match &result {
             Ok(_) => metrics::counter!(m::ACCEPTED, "account" => name, "class" => class.as_str())
                 .increment(n),
-            Err(e) => metrics::counter!(m::REJECTED, "account" => name, "reason" => e.reason())
+            Err(e) => metrics::counter!(m::REJECTED, "account" => name, "class" => class.as_str(), "reason" => e.reason())
                 .increment(n),
         }
         result
