@@ -773,3 +773,38 @@ async fn kannel_post_with_a_form_body_is_accepted() {
         "Missing receiver number, rejected"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_batch_gets_one_receipt_per_message() {
+    let mut hooks = Receiver::start(0).await;
+    let acct = account(
+        "bulk",
+        100_000,
+        &format!("callback_url = \"{}/hook\"", hooks.url),
+    );
+    let gw = start(&config(&acct, "")).await;
+    let messages: Vec<_> = (0..1000)
+        .map(|i| json!({"to": "+4915123456789", "from": "ACME", "text": format!("m{i}"), "client_ref": i.to_string()}))
+        .collect();
+    let (status, r) = post(
+        &gw,
+        "/v1/messages/batch",
+        &json!({"messages": messages}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["accepted"], 1000, "{}", r["results"][0]);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1000 {
+        let receipt = hooks.next().await.json();
+        assert_eq!(receipt["state"], "delivered");
+        assert!(
+            seen.insert(receipt["client_ref"].as_str().unwrap().to_string()),
+            "a duplicate receipt"
+        );
+    }
+    assert!(
+        hooks.is_quiet_for(Duration::from_millis(200)).await,
+        "no duplicates"
+    );
+}
