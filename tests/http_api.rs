@@ -214,6 +214,17 @@ async fn a_request_without_a_valid_key_is_a_json_401() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let lower_case_scheme = reqwest::Client::new()
+        .get(format!("{}/v1/messages/0000000000000000", api(&gw)))
+        .header("authorization", format!("bearer {KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lower_case_scheme.status(),
+        StatusCode::NOT_FOUND,
+        "authenticated, no such message"
+    );
 }
 
 #[tokio::test]

@@ -283,7 +283,8 @@ impl Gateway {
             .map(|id| &self.accounts[id.0 as usize])
     }
 
-    /// The account an HTTP API key belongs to.
+    /// The account an HTTP API key belongs to. The lookup is by the key's SHA-256 digest, so how long it takes can tell
+    /// an attacker about digests, never about keys.
     pub fn account_by_api_key(&self, key: &str) -> Option<&Account> {
         self.by_api_key
             .get(&accounts::api_key_digest(key))

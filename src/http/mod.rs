@@ -130,11 +130,12 @@ impl FromRequestParts<HttpState> for Client {
             .ok_or_else(|| {
                 ApiError::unauthorized("send your API key as `Authorization: Bearer <key>`")
             })?;
+        // The scheme is case-insensitive (RFC 7235 §2.1).
         let key = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .filter(|h| h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer "))
+            .map(|h| h[7..].trim())
             .ok_or_else(|| {
                 ApiError::unauthorized(
                     "the Authorization header must be `Bearer <key>` with your API key",
