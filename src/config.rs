@@ -114,6 +114,9 @@ pub struct WebhooksConfig {
     /// Most requests in flight at once.
     #[serde(default = "default_webhook_concurrency")]
     pub concurrency: usize,
+    /// Most requests in flight at once to one account's endpoints, so one slow endpoint cannot hold every slot.
+    #[serde(default = "default_webhook_account_concurrency")]
+    pub account_concurrency: usize,
 }
 
 impl Default for WebhooksConfig {
@@ -125,6 +128,7 @@ impl Default for WebhooksConfig {
             timeout: default_webhook_timeout(),
             queue: default_webhook_queue(),
             concurrency: default_webhook_concurrency(),
+            account_concurrency: default_webhook_account_concurrency(),
         }
     }
 }
@@ -591,6 +595,9 @@ fn default_webhook_queue() -> usize {
 fn default_webhook_concurrency() -> usize {
     32
 }
+fn default_webhook_account_concurrency() -> usize {
+    8
+}
 fn one() -> u32 {
     1
 }
@@ -743,10 +750,10 @@ impl Config {
             message: message.into(),
         };
         let w = &f.webhooks;
-        if w.max_attempts == 0 || w.queue == 0 || w.concurrency == 0 {
+        if w.max_attempts == 0 || w.queue == 0 || w.concurrency == 0 || w.account_concurrency == 0 {
             return Err(unplaced(
                 "webhooks",
-                "max_attempts, queue and concurrency must be at least 1",
+                "max_attempts, queue, concurrency and account_concurrency must be at least 1",
             ));
         }
         if f.server.http_max_requests == 0 {

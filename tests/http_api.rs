@@ -819,3 +819,53 @@ async fn a_full_batch_gets_one_receipt_per_message() {
         "no duplicates"
     );
 }
+
+#[tokio::test]
+async fn a_hanging_endpoint_delays_only_its_own_accounts_webhooks() {
+    let mut hanging = Receiver::start_hanging().await;
+    let mut healthy = Receiver::start(0).await;
+    let healthy_hash =
+        sluice::gateway::accounts::hex(&sluice::gateway::accounts::api_key_digest("healthy-key"));
+    let accounts = account(
+        "hangs",
+        1000,
+        &format!("callback_url = \"{}/h\"", hanging.url),
+    ) + &account(
+        "healthy",
+        1000,
+        &format!("callback_url = \"{}/h\"", healthy.url),
+    )
+    .replace("numbers = [\"4915100000000\"]", "")
+    .replace(DEMO_KEY_HASH, &healthy_hash);
+    // Two slots in all, one per account; requests time out after 5 s.
+    let gw = start(
+        &config(&accounts, "concurrency = 2\naccount_concurrency = 1")
+            .replace("timeout = \"2s\"", "timeout = \"5s\""),
+    )
+    .await;
+    let body = json!({"to": "+4915123456789", "from": "ACME", "text": "x"}).to_string();
+    for _ in 0..3 {
+        assert_eq!(
+            post(&gw, "/v1/messages", &body).await.0,
+            StatusCode::ACCEPTED
+        );
+    }
+    assert_eq!(hanging.next().await.status, StatusCode::GATEWAY_TIMEOUT);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/messages", api(&gw)))
+        .bearer_auth("healthy-key")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    // Well inside the hanging requests' 5 s timeout.
+    let hook = tokio::time::timeout(Duration::from_secs(2), healthy.next())
+        .await
+        .expect("the healthy account's receipt is not stuck behind the hanging endpoint");
+    assert_eq!(hook.json()["state"], "delivered");
+    assert!(
+        hanging.is_quiet_for(Duration::from_millis(100)).await,
+        "one request at a time to the hanging account"
+    );
+}

@@ -1,8 +1,9 @@
 //! Webhooks: receipts of HTTP messages and MO for accounts with a `callback_url`, POSTed as signed JSON (and Kannel
 //! `dlr-url`s, fetched with GET), retried with exponential backoff.
 //!
-//! Bounded: at most `[webhooks] queue` deliveries are pending (in flight or waiting to retry) and at most
-//! `concurrency` requests are in flight. Nothing is lost silently: a delivery that cannot be queued, that fails every
+//! Bounded: at most `[webhooks] queue` deliveries are pending (in flight or waiting to retry), at most `concurrency`
+//! requests are in flight, and at most `account_concurrency` of them to one account, so one slow endpoint delays only
+//! its own account. Nothing is lost silently: a delivery that cannot be queued, that fails every
 //! attempt, or that is still pending at shutdown is counted in [`m::WEBHOOKS_DROPPED`] or [`m::WEBHOOKS_FAILED`] and
 //! logged with the message id.
 //!
@@ -10,6 +11,7 @@
 //! `X-Sluice-Timestamp` value (Unix seconds), a `.`, and the body. A receiver recomputes it, compares in constant time,
 //! and refuses timestamps more than a few minutes old.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,6 +81,8 @@ pub async fn run(
     let config = Arc::new(config);
     let pending = Arc::new(Semaphore::new(config.queue));
     let concurrency = Arc::new(Semaphore::new(config.concurrency));
+    // One per account that has had a webhook: a handful of entries, owned by this task.
+    let mut per_account: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = JoinSet::new();
     let mut sweep = tokio::time::interval(Duration::from_secs(10));
     loop {
@@ -89,7 +93,12 @@ pub async fn run(
                 let Some(job) = job_for(&gw, &messages, notice) else { continue };
                 match pending.clone().try_acquire_owned() {
                     Ok(permit) => {
-                        tasks.spawn(deliver(client.clone(), job, config.clone(), concurrency.clone(), permit));
+                        let account_slots = per_account
+                            .entry(job.account.clone())
+                            .or_insert_with(|| Arc::new(Semaphore::new(config.account_concurrency)))
+                            .clone();
+                        let slots = Slots { account: account_slots, all: concurrency.clone() };
+                        tasks.spawn(deliver(client.clone(), job, config.clone(), slots, permit));
                     }
                     Err(_) => {
                         metrics::counter!(m::WEBHOOKS_DROPPED, "account" => job.account.clone(), "reason" => "queue_full").increment(1);
@@ -246,19 +255,27 @@ fn mo_job(gw: &Gateway, account: AccountId, deliver: &DeliverSm) -> Option<Job> 
     })
 }
 
+/// The request slots a delivery takes for each attempt: its account's, then one of all.
+struct Slots {
+    account: Arc<Semaphore>,
+    all: Arc<Semaphore>,
+}
+
 /// Tries a delivery until it succeeds or its attempts run out, waiting `initial_backoff`, then twice that, and so on
 /// (up to `max_backoff`, less a random part so retries from one outage spread out) between attempts.
 async fn deliver(
     client: reqwest::Client,
     job: Job,
     config: Arc<WebhooksConfig>,
-    concurrency: Arc<Semaphore>,
+    slots: Slots,
     _pending: OwnedSemaphorePermit,
 ) {
     let mut backoff = config.initial_backoff;
     for attempt in 1..=config.max_attempts {
         let outcome = {
-            let _permit = concurrency.acquire().await;
+            // The account's slot first: an account at its limit waits without holding one of the shared slots.
+            let _account = slots.account.acquire().await;
+            let _all = slots.all.acquire().await;
             send(&client, &job).await
         };
         let why = match outcome {

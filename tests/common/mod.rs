@@ -137,6 +137,7 @@ impl Hook {
 #[derive(Clone)]
 struct ReceiverState {
     fail_first: Arc<AtomicUsize>,
+    hang: bool,
     tx: mpsc::Sender<Hook>,
 }
 
@@ -150,9 +151,19 @@ pub struct Receiver {
 impl Receiver {
     /// Starts one.
     pub async fn start(fail_first: usize) -> Receiver {
+        Receiver::start_with(fail_first, false).await
+    }
+
+    /// Starts one that records each request and never answers it.
+    pub async fn start_hanging() -> Receiver {
+        Receiver::start_with(0, true).await
+    }
+
+    async fn start_with(fail_first: usize, hang: bool) -> Receiver {
         let (tx, rx) = mpsc::channel(10_000);
         let state = ReceiverState {
             fail_first: Arc::new(AtomicUsize::new(fail_first)),
+            hang,
             tx,
         };
         let app = axum::Router::new().fallback(record).with_state(state);
@@ -199,7 +210,9 @@ async fn record(
         .fail_first
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok();
-    let status = if fail {
+    let status = if state.hang {
+        StatusCode::GATEWAY_TIMEOUT
+    } else if fail {
         StatusCode::INTERNAL_SERVER_ERROR
     } else {
         StatusCode::OK
@@ -214,6 +227,9 @@ async fn record(
             status,
         })
         .await;
+    if state.hang {
+        std::future::pending::<()>().await;
+    }
     status
 }
 
