@@ -593,8 +593,9 @@ impl Gateway {
             r.sent_at = Some(now_unix);
             r.origin
         });
-        // Only a Kannel dlr-url with mask 8 wants this event; a full queue costs nothing but that report.
-        if origin == Some(Origin::Http) && self.notices.tx.try_send(Notice::Sent(m.id)).is_err() {
+        // Only a Kannel dlr-url with mask 8 wants this event.
+        let report_sent = matches!(origin, Some(Origin::Http { report_sent: true }));
+        if report_sent && self.notices.tx.try_send(Notice::Sent(m.id)).is_err() {
             let name = self.account(m.account).system_id.clone();
             metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => "queue_full")
                 .increment(1);
@@ -757,7 +758,7 @@ impl Gateway {
             .increment(1);
         metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
             .record(now.saturating_duration_since(r.accepted).as_secs_f64());
-        if r.origin == Origin::Http {
+        if matches!(r.origin, Origin::Http { .. }) {
             self.notify_finished(r.account, id);
         } else if r
             .registered_delivery

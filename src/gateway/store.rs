@@ -13,7 +13,10 @@ pub enum Origin {
     /// An SMPP submit_sm: the receipt is a deliver_sm to the account's receiver binds.
     Smpp,
     /// The HTTP API: the receipt is a webhook.
-    Http,
+    Http {
+        /// Whether the client wants to hear when the carrier takes it (Kannel's DLR event 8), not only its outcome.
+        report_sent: bool,
+    },
 }
 
 /// One message's record.

@@ -232,7 +232,8 @@ pub fn accept(
     let segments = parts.len();
     let (now, now_unix) = crate::conn::now();
     let mut first = None;
-    let submitted = gw.submit_parts(account, parts, class, Origin::Http, now, now_unix, |ids| {
+    let origin = Origin::Http { report_sent: false };
+    let submitted = gw.submit_parts(account, parts, class, origin, now, now_unix, |ids| {
         // Recorded before any part is queued, so a receipt that comes back at once finds its message.
         first = Some(state.messages.insert(HttpMessage {
             account,

@@ -188,7 +188,9 @@ fn try_send(state: &HttpState, p: &HashMap<String, String>) -> Result<(), ApiErr
         account.id,
         parts,
         class,
-        Origin::Http,
+        Origin::Http {
+            report_sent: dlr_url.is_some() && mask & super::webhook::KANNEL_SENT != 0,
+        },
         now,
         now_unix,
         |ids| {
