@@ -111,6 +111,7 @@ pub async fn run(
         }
     }
     // Deliveries still pending and notices not yet read are lost with the process: count and log them.
+    while tasks.try_join_next().is_some() {}
     let mut lost = tasks.len() as u64;
     tasks.abort_all();
     while let Ok(notice) = notices.try_recv() {
