@@ -127,6 +127,7 @@ pub async fn start(config: &Config) -> io::Result<Running> {
             messages: http_messages.clone(),
             max_segments: f.server.http_max_segments,
             in_flight: Arc::new(tokio::sync::Semaphore::new(f.server.http_max_requests)),
+            allow_private_callbacks: f.webhooks.allow_private_addresses,
         });
         tasks.spawn(http::serve(listener, router, shutdown.clone()));
     }

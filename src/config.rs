@@ -117,6 +117,11 @@ pub struct WebhooksConfig {
     /// Most requests in flight at once to one account's endpoints, so one slow endpoint cannot hold every slot.
     #[serde(default = "default_webhook_account_concurrency")]
     pub account_concurrency: usize,
+    /// Accept callback URLs given in requests (`callback_url`, Kannel's `dlr-url`) whose host is a loopback, private,
+    /// link-local or unspecified IP address. Off by default: a client could otherwise make Sluice send requests into
+    /// the operator's own network. Accounts' configured `callback_url`s are the operator's and are not checked.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
 }
 
 impl Default for WebhooksConfig {
@@ -129,6 +134,7 @@ impl Default for WebhooksConfig {
             queue: default_webhook_queue(),
             concurrency: default_webhook_concurrency(),
             account_concurrency: default_webhook_account_concurrency(),
+            allow_private_addresses: false,
         }
     }
 }

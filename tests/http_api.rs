@@ -498,6 +498,9 @@ async fn start_without_carrier(system_id: &str, extra: &str) -> sluice::app::Run
 smpp_listen = "127.0.0.1:0"
 http_listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
+
+[webhooks]
+allow_private_addresses = true
 {}
 {extra}
 
@@ -868,4 +871,38 @@ async fn a_hanging_endpoint_delays_only_its_own_accounts_webhooks() {
         hanging.is_quiet_for(Duration::from_millis(100)).await,
         "one request at a time to the hanging account"
     );
+}
+
+#[tokio::test]
+async fn callback_urls_into_private_networks_are_refused_unless_allowed() {
+    let text = config(&account("ssrf", 1000, ""), "").replace(
+        "allow_private_addresses = true",
+        "allow_private_addresses = false",
+    );
+    let gw = start(&text).await;
+    for url in [
+        "http://127.0.0.1:9090/metrics",
+        "http://10.1.2.3/",
+        "http://[::1]/",
+        "http://localhost/",
+    ] {
+        let body =
+            json!({"to": "+4915123456789", "from": "ACME", "text": "x", "callback_url": url});
+        let (status, e) = post(&gw, "/v1/messages", &body.to_string()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert_eq!(e["error"]["code"], "invalid_callback_url", "{url}");
+        assert_eq!(e["error"]["field"], "callback_url");
+    }
+    let public = json!({"to": "+4915123456789", "from": "ACME", "text": "x", "callback_url": "https://app.example/hook"});
+    assert_eq!(
+        post(&gw, "/v1/messages", &public.to_string()).await.0,
+        StatusCode::ACCEPTED
+    );
+    let kannel = reqwest::get(format!(
+        "{}/cgi-bin/sendsms?username=ssrf&password={KEY}&from=ACME&to=%2B4915123456789&text=hi&dlr-mask=1&dlr-url=http%3A%2F%2F192.168.1.1%2F",
+        api(&gw)
+    ))
+    .await
+    .unwrap();
+    assert_eq!(kannel.status(), StatusCode::BAD_REQUEST);
 }

@@ -191,7 +191,7 @@ pub fn accept(
         return Err(scheduling_unsupported());
     }
     if let Some(url) = &req.callback_url {
-        check_callback_url(url, "callback_url")?;
+        check_callback_url(url, "callback_url", state.allow_private_callbacks)?;
     }
     if req
         .client_ref
@@ -260,20 +260,44 @@ pub fn accept(
     })
 }
 
-/// Refuses a callback URL that is not an absolute http(s) URL.
-pub fn check_callback_url(url: &str, field: &str) -> Result<(), ApiError> {
-    let ok = reqwest::Url::parse(url)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
+/// Refuses a callback URL that is not an absolute http(s) URL, or (unless allowed) whose host is an IP address of a
+/// private network. Host names are not resolved here: this stops the plain case, not DNS tricks.
+pub fn check_callback_url(url: &str, field: &str, allow_private: bool) -> Result<(), ApiError> {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| {
+            ApiError::field(
+                unprocessable,
+                "invalid_callback_url",
+                field,
+                format!("{url:?} is not an absolute http:// or https:// URL"),
+            )
+        })?;
+    let host = parsed.host_str().unwrap_or_default();
+    let private = match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            // Loopback, unspecified, unique local (fc00::/7) and link-local (fe80::/10).
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    if private && !allow_private {
+        return Err(ApiError::field(
+            unprocessable,
             "invalid_callback_url",
             field,
-            format!("{url:?} is not an absolute http:// or https:// URL"),
-        ))
+            "the callback URL names a private IP address; use a public host name (or ask the operator to set [webhooks] allow_private_addresses)",
+        ));
     }
+    Ok(())
 }
 
 /// A text to send, before it is cut into submit_sm.

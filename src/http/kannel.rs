@@ -155,9 +155,11 @@ fn try_send(state: &HttpState, p: &HashMap<String, String>) -> Result<(), ApiErr
     };
     let dlr_url = p.get("dlr-url").filter(|u| !u.is_empty());
     if let Some(url) = dlr_url {
-        check_callback_url(url, "dlr-url").map_err(|e| ApiError {
-            status: StatusCode::BAD_REQUEST,
-            ..e
+        check_callback_url(url, "dlr-url", state.allow_private_callbacks).map_err(|e| {
+            ApiError {
+                status: StatusCode::BAD_REQUEST,
+                ..e
+            }
         })?;
     }
     let message = OutgoingText {

@@ -41,6 +41,8 @@ pub struct HttpState {
     pub max_segments: usize,
     /// Permits for requests in progress.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Whether callback URLs in requests may name private IP addresses.
+    pub allow_private_callbacks: bool,
 }
 
 /// The API router: `/v1/…`, `/cgi-bin/sendsms`, with request metrics.

@@ -54,6 +54,7 @@ admin_listen = "127.0.0.1:0"
 http_max_segments = 3
 
 [webhooks]
+allow_private_addresses = true
 initial_backoff = "5ms"
 max_backoff = "20ms"
 timeout = "2s"
