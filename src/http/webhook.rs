@@ -69,6 +69,8 @@ pub async fn run(
 ) {
     let client = match reqwest::Client::builder()
         .timeout(config.timeout)
+        // A redirect would slip past the callback URL checks; a 3xx answer counts as a failure instead.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("sluice/", env!("CARGO_PKG_VERSION")))
         .build()
     {
