@@ -305,13 +305,28 @@ impl Gateway {
             .take()
     }
 
-    /// Hands a receipt to the webhook dispatcher; when its queue is full the receipt is dropped, counted and logged.
-    fn notify_finished(&self, account: AccountId, id: MessageId) {
-        if self.notices.tx.try_send(Notice::Finished(id)).is_err() {
-            let name = self.account(account).system_id.clone();
-            metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => "queue_full")
-                .increment(1);
-            tracing::error!(account = %name, %id, "webhook queue full: receipt dropped");
+    /// Hands a notice to the webhook dispatcher; when its queue is full, or the dispatcher has stopped (shutdown), the
+    /// notice is dropped, counted and logged.
+    fn notify(&self, account: AccountId, notice: Notice) {
+        use tokio::sync::mpsc::error::TrySendError;
+        let (reason, notice) = match self.notices.tx.try_send(notice) {
+            Ok(()) => return,
+            Err(TrySendError::Full(n)) => ("queue_full", n),
+            Err(TrySendError::Closed(n)) => ("shutdown", n),
+        };
+        let name = self.account(account).system_id.clone();
+        metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => reason)
+            .increment(1);
+        match notice {
+            Notice::Finished(id) => {
+                tracing::error!(account = %name, %id, reason, "webhook not queued: receipt dropped")
+            }
+            Notice::Sent(id) => {
+                tracing::warn!(account = %name, %id, reason, "webhook not queued: sent report dropped")
+            }
+            Notice::Mo { .. } => {
+                tracing::error!(account = %name, reason, "webhook not queued: MO dropped")
+            }
         }
     }
 
@@ -595,11 +610,8 @@ impl Gateway {
         });
         // Only a Kannel dlr-url with mask 8 wants this event.
         let report_sent = matches!(origin, Some(Origin::Http { report_sent: true }));
-        if report_sent && self.notices.tx.try_send(Notice::Sent(m.id)).is_err() {
-            let name = self.account(m.account).system_id.clone();
-            metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => "queue_full")
-                .increment(1);
-            tracing::warn!(account = %name, id = %m.id, "webhook queue full: sent report dropped");
+        if report_sent {
+            self.notify(m.account, Notice::Sent(m.id));
         }
         if let Some(early) = self
             .correlator
@@ -759,7 +771,7 @@ impl Gateway {
         metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
             .record(now.saturating_duration_since(r.accepted).as_secs_f64());
         if matches!(r.origin, Origin::Http { .. }) {
-            self.notify_finished(r.account, id);
+            self.notify(r.account, Notice::Finished(id));
         } else if r
             .registered_delivery
             .wants_receipt(state == MessageState::Delivered)
