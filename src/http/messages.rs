@@ -228,3 +228,82 @@ impl HttpMessages {
         self.messages.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::store::{Origin, Record};
+    use smpp::types::{Address, RegisteredDelivery};
+    use std::time::Instant;
+
+    fn gateway() -> Gateway {
+        let text = r#"
+[server]
+smpp_listen = "127.0.0.1:0"
+[[carrier]]
+name = "sim"
+host = "127.0.0.1"
+port = 1
+system_id = "s"
+password = "p"
+"#;
+        let config = crate::config::Config::parse(std::path::Path::new("t.toml"), text).unwrap();
+        Gateway::new(&config, 0)
+    }
+
+    fn record(state: MessageState, error: u16) -> Record {
+        Record {
+            account: AccountId(0),
+            class: Class::Otp,
+            origin: Origin::Http { report_sent: false },
+            state,
+            carrier: None,
+            carrier_message_id: None,
+            source: Address::default(),
+            dest: Address::default(),
+            registered_delivery: RegisteredDelivery::NONE,
+            submitted_at: 0,
+            sent_at: None,
+            done_at: state.is_final().then_some(5),
+            error,
+            accepted: Instant::now(),
+            finished: None,
+        }
+    }
+
+    fn state_of(parts: &[(MessageState, u16)]) -> (MessageState, u16) {
+        let gw = gateway();
+        let messages = HttpMessages::default();
+        let ids: Vec<MessageId> = (0..parts.len() as u64).map(MessageId).collect();
+        for (&id, &(state, error)) in ids.iter().zip(parts) {
+            gw.store().insert(id, record(state, error));
+        }
+        let id = messages.insert(HttpMessage {
+            account: AccountId(0),
+            parts: ids.into(),
+            encoding: TextEncoding::Gsm7,
+            callback: Callback::Json(None),
+            client_ref: None,
+            reported: false,
+        });
+        let (_, s) = messages.status(&gw, id).unwrap();
+        (s.state, s.error_code)
+    }
+
+    #[test]
+    fn a_message_is_queued_while_any_part_is_and_sent_while_any_is_at_the_carrier() {
+        use MessageState::*;
+        assert_eq!(state_of(&[(Delivered, 0), (Queued, 0)]).0, Queued);
+        assert_eq!(state_of(&[(Sent, 0), (Delivered, 0)]).0, Sent);
+    }
+
+    #[test]
+    fn a_message_is_delivered_only_when_every_part_was() {
+        use MessageState::*;
+        assert_eq!(state_of(&[(Delivered, 0), (Delivered, 0)]), (Delivered, 0));
+        assert_eq!(
+            state_of(&[(Delivered, 0), (Undeliverable, 34)]),
+            (Undeliverable, 34)
+        );
+    }
+}
