@@ -1,5 +1,6 @@
 //! Starts every part of the gateway from a config, and stops them: the ESME listener, the simulator (when enabled), one
-//! task per carrier, and the housekeeping sweep. Listeners may use port 0; the bound addresses are reported back.
+//! task per carrier, the HTTP API and admin listeners (when configured), the webhook dispatcher, and the housekeeping
+//! sweep. Listeners may use port 0; the bound addresses are reported back.
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::gateway::Gateway;
+use crate::http::{self, HttpMessages, HttpState};
 use crate::message::CarrierId;
 use crate::server::{self, ServerSettings};
 use crate::shutdown::{self, ShutdownTrigger};
@@ -23,6 +25,12 @@ pub struct Running {
     pub smpp_addr: SocketAddr,
     /// Where the built-in simulator listens, when enabled.
     pub simulator_addr: Option<SocketAddr>,
+    /// Where the HTTP API listens, when configured.
+    pub http_addr: Option<SocketAddr>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, when configured.
+    pub admin_addr: Option<SocketAddr>,
+    /// HTTP messages (for status and receipts).
+    pub http_messages: Arc<HttpMessages>,
     /// The shared state.
     pub gateway: Arc<Gateway>,
     /// The simulator, when enabled.
@@ -36,6 +44,8 @@ impl std::fmt::Debug for Running {
         f.debug_struct("Running")
             .field("smpp_addr", &self.smpp_addr)
             .field("simulator_addr", &self.simulator_addr)
+            .field("http_addr", &self.http_addr)
+            .field("admin_addr", &self.admin_addr)
             .finish()
     }
 }
@@ -43,6 +53,10 @@ impl std::fmt::Debug for Running {
 /// Binds the listeners and starts every task.
 pub async fn start(config: &Config) -> io::Result<Running> {
     let f = &config.file;
+    if f.server.admin_listen.is_some() {
+        // Before anything records a metric: the facade drops what is recorded while no recorder is installed.
+        crate::metrics::prometheus();
+    }
     let start_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -93,6 +107,39 @@ pub async fn start(config: &Config) -> io::Result<Running> {
         shutdown.clone(),
     ));
 
+    let http_messages = Arc::new(HttpMessages::default());
+    if let Some(notices) = gateway.take_notices() {
+        tasks.spawn(http::webhook::run(
+            gateway.clone(),
+            http_messages.clone(),
+            f.webhooks.clone(),
+            notices,
+            shutdown.clone(),
+        ));
+    }
+    let mut http_addr = None;
+    if let Some(addr) = f.server.http_listen {
+        let listener = TcpListener::bind(addr).await?;
+        http_addr = Some(listener.local_addr()?);
+        tracing::info!(addr = %listener.local_addr()?, "HTTP API listening");
+        let router = http::router(HttpState {
+            gateway: gateway.clone(),
+            messages: http_messages.clone(),
+            max_segments: f.server.http_max_segments,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(f.server.http_max_requests)),
+            allow_private_callbacks: f.webhooks.allow_private_addresses,
+        });
+        tasks.spawn(http::serve(listener, router, shutdown.clone()));
+    }
+    let mut admin_addr = None;
+    if let Some(addr) = f.server.admin_listen {
+        let listener = TcpListener::bind(addr).await?;
+        admin_addr = Some(listener.local_addr()?);
+        tracing::info!(addr = %listener.local_addr()?, "admin listening (/metrics, /healthz, /readyz)");
+        let router = http::admin::router(gateway.clone());
+        tasks.spawn(http::serve(listener, router, shutdown.clone()));
+    }
+
     let (gw, mut stop) = (gateway.clone(), shutdown.clone());
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -110,6 +157,9 @@ pub async fn start(config: &Config) -> io::Result<Running> {
     Ok(Running {
         smpp_addr,
         simulator_addr,
+        http_addr,
+        admin_addr,
+        http_messages,
         gateway,
         simulator,
         trigger,

@@ -40,6 +40,9 @@ pub struct ConfigFile {
     /// The built-in SMSC simulator, started in-process.
     #[serde(default)]
     pub simulator: Option<SimulatorConfig>,
+    /// Webhook delivery: retries and bounds.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
 }
 
 /// `[server]`.
@@ -75,6 +78,65 @@ pub struct ServerConfig {
     /// Receipts and MO kept per account while none of its receivers is bound.
     #[serde(default = "default_backlog")]
     pub receipt_backlog: usize,
+    /// Where the HTTP API listens (not started when absent).
+    #[serde(default)]
+    pub http_listen: Option<SocketAddr>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (not started when absent).
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
+    /// Most segments one HTTP message may be split into; longer texts are refused.
+    #[serde(default = "default_http_max_segments")]
+    pub http_max_segments: usize,
+    /// Most HTTP API requests in progress at once; more are answered 503 with Retry-After.
+    #[serde(default = "default_http_max_requests")]
+    pub http_max_requests: usize,
+}
+
+/// `[webhooks]`: how receipts and MO are POSTed to clients' callback URLs.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Attempts per delivery, the first included; after the last one the delivery is counted as failed and logged.
+    #[serde(default = "default_webhook_attempts")]
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubled after each failure.
+    #[serde(default = "default_webhook_backoff", with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest wait between retries.
+    #[serde(default = "default_webhook_max_backoff", with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Time allowed for one request.
+    #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Most deliveries pending (in flight or waiting to retry); more are dropped, counted and logged.
+    #[serde(default = "default_webhook_queue")]
+    pub queue: usize,
+    /// Most requests in flight at once.
+    #[serde(default = "default_webhook_concurrency")]
+    pub concurrency: usize,
+    /// Most requests in flight at once to one account's endpoints, so one slow endpoint cannot hold every slot.
+    #[serde(default = "default_webhook_account_concurrency")]
+    pub account_concurrency: usize,
+    /// Accept callback URLs given in requests (`callback_url`, Kannel's `dlr-url`) whose host is a loopback, private,
+    /// link-local or unspecified IP address. Off by default: a client could otherwise make Sluice send requests into
+    /// the operator's own network. Accounts' configured `callback_url`s are the operator's and are not checked.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            max_attempts: default_webhook_attempts(),
+            initial_backoff: default_webhook_backoff(),
+            max_backoff: default_webhook_max_backoff(),
+            timeout: default_webhook_timeout(),
+            queue: default_webhook_queue(),
+            concurrency: default_webhook_concurrency(),
+            account_concurrency: default_webhook_account_concurrency(),
+            allow_private_addresses: false,
+        }
+    }
 }
 
 /// `[queue]`.
@@ -227,6 +289,21 @@ pub struct AccountConfig {
     /// Country code for national destination numbers (e.g. "49").
     #[serde(default)]
     pub default_country: Option<String>,
+    /// SHA-256 hashes (64 hex digits) of the account's HTTP API keys, made by `sluice hash-api-key`.
+    ///
+    /// A fast hash is enough because API keys are long random strings (`sluice hash-api-key` with no argument makes
+    /// one of 256 bits): nobody can search that space, salted or not. Argon2 would cost tens of milliseconds of CPU on
+    /// every request, which is what it is for with passwords people choose, and what an API at thousands of requests
+    /// per second cannot pay.
+    #[serde(default)]
+    pub api_key_hashes: Vec<Spanned<String>>,
+    /// Where receipts of HTTP messages go when a message names no `callback_url`; when set, MO goes there too
+    /// (instead of the account's SMPP receiver binds).
+    #[serde(default)]
+    pub callback_url: Option<Spanned<String>>,
+    /// Key of the HMAC-SHA256 signature on every webhook; needed when the account has API keys or a callback URL.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 /// `[[carrier]]`.
@@ -500,6 +577,33 @@ fn default_throttle_backoff() -> Duration {
 fn default_receipt_delay() -> Duration {
     Duration::from_millis(100)
 }
+fn default_http_max_segments() -> usize {
+    10
+}
+fn default_http_max_requests() -> usize {
+    1024
+}
+fn default_webhook_attempts() -> u32 {
+    8
+}
+fn default_webhook_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_webhook_max_backoff() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_webhook_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_webhook_queue() -> usize {
+    10_000
+}
+fn default_webhook_concurrency() -> usize {
+    32
+}
+fn default_webhook_account_concurrency() -> usize {
+    8
+}
 fn one() -> u32 {
     1
 }
@@ -602,6 +706,39 @@ impl Config {
                     format!("not an argon2 PHC string ({e}); make one with `sluice hash-password`"),
                 ));
             }
+            for (j, h) in a.api_key_hashes.iter().enumerate() {
+                let ok = h.get_ref().len() == 64
+                    && h.get_ref()
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                if !ok {
+                    return Err(err(
+                        h.span(),
+                        format!("account[{i}].api_key_hashes[{j}]"),
+                        "not a SHA-256 hash (64 lower-case hex digits); make one with `sluice hash-api-key`".into(),
+                    ));
+                }
+            }
+            if let Some(url) = &a.callback_url {
+                let ok = reqwest::Url::parse(url.get_ref())
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+                if !ok {
+                    return Err(err(
+                        url.span(),
+                        format!("account[{i}].callback_url"),
+                        "must be an absolute http:// or https:// URL".into(),
+                    ));
+                }
+            }
+            if (a.callback_url.is_some() || !a.api_key_hashes.is_empty())
+                && a.webhook_secret.as_deref().is_none_or(str::is_empty)
+            {
+                return Err(err(
+                    a.system_id.span(),
+                    format!("account[{i}].webhook_secret"),
+                    "an account with API keys or a callback_url needs a webhook_secret to sign its webhooks".into(),
+                ));
+            }
             if a.rate.is_nan() || a.rate <= 0.0 {
                 return Err(err(
                     a.system_id.span(),
@@ -609,6 +746,30 @@ impl Config {
                     "must be a positive number of messages per second".into(),
                 ));
             }
+        }
+        // Fields without a span: the error names the field, with no line.
+        let unplaced = |field: &str, message: &str| ConfigError {
+            path: self.path.clone(),
+            line: 0,
+            column: 0,
+            field: field.into(),
+            message: message.into(),
+        };
+        let w = &f.webhooks;
+        if w.max_attempts == 0 || w.queue == 0 || w.concurrency == 0 || w.account_concurrency == 0 {
+            return Err(unplaced(
+                "webhooks",
+                "max_attempts, queue, concurrency and account_concurrency must be at least 1",
+            ));
+        }
+        if f.server.http_max_requests == 0 {
+            return Err(unplaced("server.http_max_requests", "must be at least 1"));
+        }
+        if f.server.http_max_segments == 0 || f.server.http_max_segments > 255 {
+            return Err(unplaced(
+                "server.http_max_segments",
+                "must be 1 to 255 (a concatenated message has at most 255 parts)",
+            ));
         }
         let mut carriers = HashSet::new();
         for (i, c) in f.carriers.iter().enumerate() {
@@ -796,6 +957,56 @@ carriers = [{{ carrier = "sim" }}]
         );
         let e = parse(&text).unwrap_err();
         assert_eq!(e.line, 4, "{e}");
+    }
+
+    #[test]
+    fn http_settings_load_with_their_defaults() {
+        let text = minimal().replace(
+            "smpp_listen = \"127.0.0.1:2775\"",
+            "smpp_listen = \"127.0.0.1:2775\"\nhttp_listen = \"127.0.0.1:8080\"",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(
+            c.file.server.http_listen,
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(c.file.server.admin_listen, None);
+        assert_eq!(c.file.webhooks.max_attempts, 8);
+    }
+
+    #[test]
+    fn an_api_key_hash_that_is_not_sha256_hex_is_refused() {
+        let text = minimal().replace(
+            "sender_ids = [\"ACME\"]",
+            "sender_ids = [\"ACME\"]\napi_key_hashes = [\"demo-api-key\"]\nwebhook_secret = \"s\"",
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.line),
+            ("account[0].api_key_hashes[0]", 9)
+        );
+        assert!(e.message.contains("sluice hash-api-key"), "{e}");
+    }
+
+    #[test]
+    fn api_keys_without_a_webhook_secret_are_refused() {
+        let hash = "ca6f2e39b2ff141859b18bb5283aadd5093c8ede2869f3656231a054e54bfc22";
+        let text = minimal().replace(
+            "sender_ids = [\"ACME\"]",
+            &format!("sender_ids = [\"ACME\"]\napi_key_hashes = [\"{hash}\"]"),
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.field, "account[0].webhook_secret");
+    }
+
+    #[test]
+    fn a_callback_url_must_be_absolute_http() {
+        let text = minimal().replace(
+            "sender_ids = [\"ACME\"]",
+            "sender_ids = [\"ACME\"]\ncallback_url = \"ftp://x/y\"\nwebhook_secret = \"s\"",
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.field, "account[0].callback_url");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `sluice`: run the gateway, run the SMSC simulator alone, check a config, or hash a password.
+//! `sluice`: run the gateway, run the SMSC simulator alone, check a config, or hash a password or an API key.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -34,6 +34,12 @@ enum Command {
     HashPassword {
         /// The password.
         password: Option<String>,
+    },
+    /// Prints the SHA-256 hash of an HTTP API key for an account's `api_key_hashes`; with no key, makes a new random
+    /// one and prints the key and its hash.
+    HashApiKey {
+        /// The key.
+        key: Option<String>,
     },
     /// Runs the built-in SMSC simulator alone, as a carrier for another gateway.
     Sim {
@@ -91,6 +97,17 @@ fn main() -> ExitCode {
                 eprintln!("note: SMPP compares only the first {significant} octets of a password (SMPP 3.4 §4.1.1)");
             }
             println!("{}", sluice::gateway::accounts::hash_password(&password));
+            ExitCode::SUCCESS
+        }
+        Command::HashApiKey { key } => {
+            use sluice::gateway::accounts::{api_key_digest, generate_api_key, hex};
+            match key {
+                Some(k) => println!("{}", hex(&api_key_digest(&k))),
+                None => {
+                    let (key, hash) = generate_api_key();
+                    println!("key:  {key}\nhash: {hash}");
+                }
+            }
             ExitCode::SUCCESS
         }
         Command::Run { config } => {
@@ -155,7 +172,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let running = sluice::app::start(&config)
         .await
         .with_context(|| format!("starting from {}", config.path.display()))?;
-    tracing::info!(smpp = %running.smpp_addr, "sluice is running; Ctrl-C to stop");
+    tracing::info!(smpp = %running.smpp_addr, http = ?running.http_addr, admin = ?running.admin_addr, "sluice is running; Ctrl-C to stop");
     wait_for_signal().await;
     tracing::info!("shutting down");
     running.shutdown(Duration::from_secs(10)).await;

@@ -152,6 +152,19 @@ pub enum MessageState {
 }
 
 impl MessageState {
+    /// The name used in the HTTP API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Queued => "queued",
+            MessageState::Sent => "sent",
+            MessageState::Delivered => "delivered",
+            MessageState::Undeliverable => "undeliverable",
+            MessageState::Expired => "expired",
+            MessageState::Rejected => "rejected",
+            MessageState::Cancelled => "cancelled",
+        }
+    }
+
     /// True once the state can no longer change.
     pub fn is_final(self) -> bool {
         !matches!(self, MessageState::Queued | MessageState::Sent)

@@ -29,6 +29,12 @@ pub struct Account {
     pub default_country: Option<String>,
     throttle: Throttle,
     binds: AtomicUsize,
+    /// SHA-256 digests of its HTTP API keys.
+    pub api_key_hashes: Vec<[u8; 32]>,
+    /// Where receipts of HTTP messages (and MO, when set) go by default.
+    pub callback_url: Option<String>,
+    /// Key of its webhook signatures.
+    pub webhook_secret: Option<String>,
 }
 
 fn bind_type(name: BindTypeName) -> BindType {
@@ -54,6 +60,13 @@ impl Account {
             default_country: c.default_country.clone(),
             throttle: Throttle::new(c.rate, burst),
             binds: AtomicUsize::new(0),
+            api_key_hashes: c
+                .api_key_hashes
+                .iter()
+                .filter_map(|h| parse_digest(h.get_ref()))
+                .collect(),
+            callback_url: c.callback_url.as_ref().map(|u| u.get_ref().clone()),
+            webhook_secret: c.webhook_secret.clone(),
         }
     }
 
@@ -118,6 +131,44 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// The SHA-256 digest of an API key, as stored in `api_key_hashes`.
+pub fn api_key_digest(key: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(key.as_bytes()).into()
+}
+
+/// Lower-case hex of octets.
+pub fn hex(octets: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(octets.len() * 2);
+    for b in octets {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 0xF)] as char);
+    }
+    s
+}
+
+/// A digest from its 64 hex digits.
+fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if hex.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A new random API key (256 bits, URL-safe) and the hash to put in `api_key_hashes`.
+pub fn generate_api_key() -> (String, String) {
+    use rand::Rng;
+    let octets: [u8; 32] = rand::rng().random();
+    let key = format!("sk_{}", hex(&octets));
+    let hash = hex(&api_key_digest(&key));
+    (key, hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +184,16 @@ mod tests {
         assert!(a.verify_password(b"demo-sec"));
         assert!(!a.verify_password(b"demo-seC"));
         assert!(!a.verify_password(b"demo-se"));
+    }
+
+    #[test]
+    fn api_key_hashes_are_sha256_hex_and_parse_back() {
+        let h = hex(&api_key_digest("demo-api-key"));
+        assert_eq!(h.len(), 64);
+        assert_eq!(parse_digest(&h), Some(api_key_digest("demo-api-key")));
+        assert_eq!(parse_digest("zz"), None);
+        let (key, hash) = generate_api_key();
+        assert_eq!(hex(&api_key_digest(&key)), hash);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::routing::{Route, RouteCarrier, RouteTable};
 
 use accounts::Account;
 use outbox::{AccountOutbox, CarrierQueue, Inbound, Outgoing};
-use store::{MessageStore, Record};
+use store::{MessageStore, Origin, Record};
 
 /// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +116,29 @@ pub struct CarrierReceipt {
     pub error: u16,
 }
 
+/// Something the HTTP side (webhooks) must hear about.
+#[derive(Debug)]
+pub enum Notice {
+    /// A carrier acknowledged a part of a message submitted over HTTP (Kannel's DLR event 8).
+    Sent(MessageId),
+    /// A message submitted over HTTP reached a final state.
+    Finished(MessageId),
+    /// A mobile-originated message for an account whose MO goes to its callback URL.
+    Mo {
+        /// The account that owns the destination number.
+        account: AccountId,
+        /// The carrier's deliver_sm (boxed: MO is rare beside receipts).
+        deliver: Box<DeliverSm>,
+    },
+}
+
+/// The bounded hand-off of [`Notice`]s from the gateway to the webhook dispatcher.
+#[derive(Debug)]
+struct Notices {
+    tx: tokio::sync::mpsc::Sender<Notice>,
+    rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Notice>>>,
+}
+
 /// The shared state.
 #[derive(Debug)]
 pub struct Gateway {
@@ -132,6 +155,8 @@ pub struct Gateway {
     ids: MessageIds,
     /// Long messages: (account, destination, concatenation reference) → the carrier their first part went to.
     sticky: DashMap<(AccountId, Box<str>, u16), (CarrierId, Instant)>,
+    by_api_key: HashMap<[u8; 32], AccountId>,
+    notices: Notices,
     /// How long final records stay queryable.
     pub retention: Duration,
 }
@@ -215,7 +240,17 @@ impl Gateway {
                 mo_owners.insert(n.trim_start_matches('+').to_string(), AccountId(i as u32));
             }
         }
+        let by_api_key = accounts
+            .iter()
+            .flat_map(|a| a.api_key_hashes.iter().map(|h| (*h, a.id)))
+            .collect();
+        let (tx, rx) = tokio::sync::mpsc::channel(f.webhooks.queue);
         Gateway {
+            by_api_key,
+            notices: Notices {
+                tx,
+                rx: std::sync::Mutex::new(Some(rx)),
+            },
             outboxes: accounts
                 .iter()
                 .map(|_| AccountOutbox::new(f.server.receipt_backlog))
@@ -246,6 +281,67 @@ impl Gateway {
         self.by_system_id
             .get(system_id)
             .map(|id| &self.accounts[id.0 as usize])
+    }
+
+    /// The account an HTTP API key belongs to. The lookup is by the key's SHA-256 digest, so how long it takes can tell
+    /// an attacker about digests, never about keys.
+    pub fn account_by_api_key(&self, key: &str) -> Option<&Account> {
+        self.by_api_key
+            .get(&accounts::api_key_digest(key))
+            .map(|id| &self.accounts[id.0 as usize])
+    }
+
+    /// Every account, by id.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.iter()
+    }
+
+    /// Takes the receiving end of the notices for the webhook dispatcher; `None` after the first call.
+    pub fn take_notices(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>> {
+        self.notices
+            .rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Hands a notice to the webhook dispatcher; when its queue is full, or the dispatcher has stopped (shutdown), the
+    /// notice is dropped, counted and logged.
+    fn notify(&self, account: AccountId, notice: Notice) {
+        use tokio::sync::mpsc::error::TrySendError;
+        let (reason, notice) = match self.notices.tx.try_send(notice) {
+            Ok(()) => return,
+            Err(TrySendError::Full(n)) => ("queue_full", n),
+            Err(TrySendError::Closed(n)) => ("shutdown", n),
+        };
+        let name = self.account(account).system_id.clone();
+        metrics::counter!(m::WEBHOOKS_DROPPED, "account" => name.clone(), "reason" => reason)
+            .increment(1);
+        match notice {
+            Notice::Finished(id) => {
+                tracing::error!(account = %name, %id, reason, "webhook not queued: receipt dropped")
+            }
+            Notice::Sent(id) => {
+                tracing::warn!(account = %name, %id, reason, "webhook not queued: sent report dropped")
+            }
+            Notice::Mo { .. } => {
+                tracing::error!(account = %name, reason, "webhook not queued: MO dropped")
+            }
+        }
+    }
+
+    /// The prefixes of routes none of whose carriers has a bound session (empty when every route can send).
+    pub fn routes_without_carrier(&self) -> Vec<String> {
+        self.routes
+            .routes()
+            .iter()
+            .filter(|r| {
+                !r.carriers
+                    .iter()
+                    .any(|c| self.carrier(c.carrier).queue.is_up())
+            })
+            .map(|r| r.prefix.clone())
+            .collect()
     }
 
     /// An account.
@@ -283,7 +379,7 @@ impl Gateway {
             .unwrap_or(self.account(account).default_class)
     }
 
-    /// Validates, routes and queues a message; returns Sluice's id. Nothing is queued unless the answer is `Ok`.
+    /// Validates, routes and queues an SMPP `submit_sm`; returns Sluice's id. Nothing is queued unless the answer is `Ok`.
     pub fn submit(
         &self,
         account: AccountId,
@@ -292,32 +388,72 @@ impl Gateway {
         now: Instant,
         now_unix: i64,
     ) -> Result<MessageId, SubmitError> {
-        let result = self.try_submit(account, sm, class, now, now_unix);
+        self.submit_parts(
+            account,
+            vec![sm],
+            class,
+            Origin::Smpp,
+            now,
+            now_unix,
+            |_| {},
+        )
+        .map(|ids| ids[0])
+    }
+
+    /// Validates, routes and queues the parts of one message (all to the same destination from the same sender) as a
+    /// whole: every part is queued on the same carrier, or none is. Returns Sluice's id for each part, in order.
+    ///
+    /// `register` is called with the ids once the message passed every check and before any part is queued, so a
+    /// caller can record them before a receipt can come back (the simulator answers within a millisecond). When the
+    /// answer is nonetheless an error (a full queue), nothing was queued and the ids are never used.
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_parts(
+        &self,
+        account: AccountId,
+        parts: Vec<SubmitSm>,
+        class: Class,
+        origin: Origin,
+        now: Instant,
+        now_unix: i64,
+        register: impl FnOnce(&[MessageId]),
+    ) -> Result<Vec<MessageId>, SubmitError> {
+        let n = parts.len() as u64;
+        let result = self.try_submit(account, parts, class, origin, now, now_unix, register);
         let name = self.account(account).system_id.clone();
         match &result {
             Ok(_) => metrics::counter!(m::ACCEPTED, "account" => name, "class" => class.as_str())
-                .increment(1),
-            Err(e) => metrics::counter!(m::REJECTED, "account" => name, "reason" => e.reason())
-                .increment(1),
+                .increment(n),
+            Err(e) => metrics::counter!(m::REJECTED, "account" => name, "class" => class.as_str(), "reason" => e.reason())
+                .increment(n),
         }
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn try_submit(
         &self,
         account: AccountId,
-        mut sm: SubmitSm,
+        parts: Vec<SubmitSm>,
         class: Class,
+        origin: Origin,
         now: Instant,
         now_unix: i64,
-    ) -> Result<MessageId, SubmitError> {
+        register: impl FnOnce(&[MessageId]),
+    ) -> Result<Vec<MessageId>, SubmitError> {
         let acct = self.account(account);
+        let Some(sm) = parts.first() else {
+            return Err(SubmitError::Message("the message has no text"));
+        };
         let dest_text = std::str::from_utf8(sm.dest_addr.addr.as_bytes())
             .map_err(|_| NumberError::NotDigits(sm.dest_addr.addr.to_str_lossy().into_owned()))?;
         let dest = e164::normalise(dest_text, sm.dest_addr.ton, acct.default_country.as_deref())?;
         let sender = sm.source_addr.addr.to_str_lossy().into_owned();
         let decision = self.senders.check(account, &sender, &dest)?;
-        let concat_ref = check_body(&sm)?;
+        let mut concat_ref = None;
+        for part in &parts {
+            let r = check_body(part)?;
+            concat_ref = concat_ref.or(r);
+        }
         if !sm.schedule_delivery_time.is_empty() {
             return Err(SubmitError::Scheduled);
         }
@@ -362,74 +498,93 @@ impl Gateway {
         if let Some(pos) = candidates.iter().position(|&c| c == first) {
             candidates[..=pos].rotate_right(1);
         }
-        if !acct.try_submit(1) {
+        if !acct.try_submit(parts.len()) {
             return Err(SubmitError::Throttled);
         }
 
-        let client_source = sm.source_addr.clone();
-        let client_dest = sm.dest_addr.clone();
-        let registered_delivery = sm.registered_delivery;
-        sm.dest_addr = Address {
+        let dest_addr = Address {
             ton: Ton::INTERNATIONAL,
             npi: Npi::ISDN,
             addr: COctetString::try_from(dest.as_str()).expect("E.164 fits 21"),
         };
-        sm.source_addr = match &decision {
-            SenderDecision::Replace(number) => Address::new(Ton::INTERNATIONAL, Npi::ISDN, number)
-                .map_err(|_| SenderError::Invalid {
-                    sender: number.clone(),
+        let candidates: Arc<[CarrierId]> = candidates.into();
+        let replacement = match &decision {
+            SenderDecision::Replace(number) => Some(
+                Address::new(Ton::INTERNATIONAL, Npi::ISDN, number).map_err(|_| {
+                    SenderError::Invalid {
+                        sender: number.clone(),
+                    }
                 })?,
-            SenderDecision::Keep {
-                alphanumeric: true, ..
-            } => Address {
-                ton: Ton::ALPHANUMERIC,
-                npi: Npi::UNKNOWN,
-                addr: sm.source_addr.addr,
-            },
-            SenderDecision::Keep {
-                alphanumeric: false,
-                ..
-            } => sm.source_addr,
+            ),
+            SenderDecision::Keep { .. } => None,
         };
-        // Sluice always asks the carrier for a receipt: it needs the final state even when the client does not.
-        sm.registered_delivery = RegisteredDelivery(0x01);
-        let id = self.ids.next_id();
-        self.store.insert(
-            id,
-            Record {
+        let ids: Vec<MessageId> = parts.iter().map(|_| self.ids.next_id()).collect();
+        register(&ids);
+        for (i, (mut sm, &id)) in parts.into_iter().zip(&ids).enumerate() {
+            let client_source = sm.source_addr.clone();
+            let client_dest = sm.dest_addr.clone();
+            let registered_delivery = sm.registered_delivery;
+            sm.dest_addr = dest_addr.clone();
+            sm.source_addr = match &decision {
+                SenderDecision::Replace(_) => replacement.clone().expect("made above"),
+                SenderDecision::Keep {
+                    alphanumeric: true, ..
+                } => Address {
+                    ton: Ton::ALPHANUMERIC,
+                    npi: Npi::UNKNOWN,
+                    addr: sm.source_addr.addr,
+                },
+                SenderDecision::Keep {
+                    alphanumeric: false,
+                    ..
+                } => sm.source_addr,
+            };
+            // Sluice always asks the carrier for a receipt: it needs the final state even when the client does not.
+            sm.registered_delivery = RegisteredDelivery(0x01);
+            self.store.insert(
+                id,
+                Record {
+                    account,
+                    class,
+                    origin,
+                    state: MessageState::Queued,
+                    carrier: Some(first),
+                    carrier_message_id: None,
+                    source: client_source,
+                    dest: client_dest,
+                    registered_delivery,
+                    submitted_at: now_unix,
+                    sent_at: None,
+                    done_at: None,
+                    error: 0,
+                    accepted: now,
+                    finished: None,
+                },
+            );
+            let out = Outgoing {
+                id,
                 account,
                 class,
-                state: MessageState::Queued,
-                carrier: Some(first),
-                carrier_message_id: None,
-                source: client_source,
-                dest: client_dest,
-                registered_delivery,
-                submitted_at: now_unix,
-                sent_at: None,
-                done_at: None,
-                error: 0,
+                expires_at,
+                submit: sm,
+                candidates: candidates.clone(),
                 accepted: now,
-                finished: None,
-            },
-        );
-        let out = Outgoing {
-            id,
-            account,
-            class,
-            expires_at,
-            submit: sm,
-            candidates: candidates.into(),
-            accepted: now,
-        };
-        if self.carrier(first).queue.try_push(out).is_err() {
-            self.store.update(id, |r| r.state = MessageState::Rejected);
-            return Err(SubmitError::QueueFull);
+            };
+            if self.carrier(first).queue.try_push(out).is_err() {
+                // None or all: take back the parts already queued.
+                for &queued in &ids[..i] {
+                    self.carrier(first).queue.remove(queued);
+                }
+                for &id in &ids[..=i] {
+                    self.store.remove(id);
+                }
+                return Err(SubmitError::QueueFull);
+            }
         }
         if let Some(k) = sticky_key {
             self.sticky.entry(k).or_insert((first, now));
         }
-        Ok(id)
+        Ok(ids)
     }
 
     /// A carrier acknowledged a message with its own id.
@@ -443,15 +598,21 @@ impl Gateway {
     ) {
         let elapsed = now.saturating_duration_since(m.accepted).as_secs_f64();
         metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
-        metrics::counter!(m::SENT, "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
-        self.store.update(m.id, |r| {
+        metrics::counter!(m::SENT, "account" => self.account(m.account).system_id.clone(), "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
+        let origin = self.store.update(m.id, |r| {
             if !r.state.is_final() {
                 r.state = MessageState::Sent;
             }
             r.carrier = Some(carrier);
             r.carrier_message_id = Some(carrier_message_id.into());
             r.sent_at = Some(now_unix);
+            r.origin
         });
+        // Only a Kannel dlr-url with mask 8 wants this event.
+        let report_sent = matches!(origin, Some(Origin::Http { report_sent: true }));
+        if report_sent {
+            self.notify(m.account, Notice::Sent(m.id));
+        }
         if let Some(early) = self
             .correlator
             .record(carrier, carrier_message_id, m.id, now)
@@ -574,6 +735,17 @@ impl Gateway {
             .get(dest.trim_start_matches('+'))
             .copied()
             .ok_or(CommandStatus::ESME_RINVDSTADR)?;
+        if self.account(owner).callback_url.is_some() {
+            let notice = Notice::Mo {
+                account: owner,
+                deliver: Box::new(deliver),
+            };
+            // The carrier still holds the MO: a temporary error makes it send it again later rather than lose it.
+            return self.notices.tx.try_send(notice).map_err(|_| {
+                tracing::warn!(account = %self.account(owner).system_id, "webhook queue full: MO refused for the carrier to retry");
+                CommandStatus::ESME_RMSGQFUL
+            });
+        }
         self.push_inbound(
             owner,
             Inbound {
@@ -597,11 +769,17 @@ impl Gateway {
             return;
         };
         let account = self.account(r.account).system_id.clone();
-        metrics::counter!(m::FINISHED, "account" => account, "class" => r.class.as_str(), "state" => r.state.receipt_stat())
+        let carrier = r
+            .carrier
+            .map_or_else(|| "none".to_string(), |c| self.carrier(c).name.clone());
+        metrics::counter!(m::FINISHED, "account" => account, "carrier" => carrier, "class" => r.class.as_str(), "state" => r.state.receipt_stat())
             .increment(1);
         metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
             .record(now.saturating_duration_since(r.accepted).as_secs_f64());
-        if r.registered_delivery
+        if matches!(r.origin, Origin::Http { .. }) {
+            self.notify(r.account, Notice::Finished(id));
+        } else if r
+            .registered_delivery
             .wants_receipt(state == MessageState::Delivered)
         {
             self.push_inbound(

@@ -7,6 +7,18 @@ use smpp::types::{Address, RegisteredDelivery};
 
 use crate::message::{AccountId, CarrierId, Class, MessageId, MessageState};
 
+/// How a message came in, which decides how its receipt goes out.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Origin {
+    /// An SMPP submit_sm: the receipt is a deliver_sm to the account's receiver binds.
+    Smpp,
+    /// The HTTP API: the receipt is a webhook.
+    Http {
+        /// Whether the client wants to hear when the carrier takes it (Kannel's DLR event 8), not only its outcome.
+        report_sent: bool,
+    },
+}
+
 /// One message's record.
 #[derive(Clone, Debug)]
 pub struct Record {
@@ -14,6 +26,8 @@ pub struct Record {
     pub account: AccountId,
     /// Its class.
     pub class: Class,
+    /// How it came in.
+    pub origin: Origin,
     /// Where it is now.
     pub state: MessageState,
     /// The carrier it went (or is queued) to.
@@ -55,6 +69,11 @@ impl MessageStore {
     /// A copy of a message's record.
     pub fn get(&self, id: MessageId) -> Option<Record> {
         self.records.get(&id).map(|r| r.clone())
+    }
+
+    /// Forgets a record.
+    pub fn remove(&self, id: MessageId) {
+        self.records.remove(&id);
     }
 
     /// Changes a record in place; returns what `f` returned, or `None` for an unknown id.

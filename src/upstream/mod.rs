@@ -177,6 +177,8 @@ async fn session(
     let mut bound = false;
     let mut unbinding = false;
     let mut paused_until: Option<Instant> = None;
+    // One handle for the session's life: setting it is then a store, not a registry lookup per loop.
+    let window_in_use = metrics::gauge!(m::CARRIER_WINDOW_IN_USE, "carrier" => settings.name.clone(), "session" => index.to_string());
     let mut expired = Vec::new();
     loop {
         if conn.flush().await.is_err() || conn.session.wants_close() {
@@ -205,6 +207,12 @@ async fn session(
                 break;
             }
         }
+        window_in_use.set(
+            settings
+                .session
+                .window
+                .saturating_sub(conn.session.window_available()) as f64,
+        );
         let wake = match (conn.session.poll_timeout(), paused_until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -293,6 +301,7 @@ async fn session(
         }
     }
     conn.close().await;
+    window_in_use.set(0.0);
     let in_flight: Vec<Outgoing> = conn.session.handle_close().into_iter().flatten().collect();
     if !in_flight.is_empty() {
         metrics::counter!(m::REQUEUED, "carrier" => settings.name.clone(), "reason" => "connection_lost").increment(in_flight.len() as u64);
