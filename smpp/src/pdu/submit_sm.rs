@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::codec::{self, address, c_octet, octets_raw, u8_field, PResult};
+use crate::codec::{self, address, c_octet, octets_raw, u8_run, PResult};
 use crate::tlv::Tlvs;
 use crate::types::{
     Address, COctetString, DataCoding, EsmClass, OctetString, PriorityFlag, RegisteredDelivery,
@@ -85,9 +85,8 @@ impl SubmitSm {
             let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
             let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
             let (i, dest_addr) = address("destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
-            let (i, esm_class) = u8_field("esm_class")(i)?;
-            let (i, protocol_id) = u8_field("protocol_id")(i)?;
-            let (i, priority_flag) = u8_field("priority_flag")(i)?;
+            let (i, [esm_class, protocol_id, priority_flag]) =
+                u8_run(["esm_class", "protocol_id", "priority_flag"])(i)?;
             let (i, schedule_delivery_time) =
                 c_octet("schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
             check_time(
@@ -102,11 +101,16 @@ impl SubmitSm {
                 CommandStatus::ESME_RINVEXPIRY,
                 "validity_period",
             )?;
-            let (i, registered_delivery) = u8_field("registered_delivery")(i)?;
-            let (i, replace_if_present_flag) = u8_field("replace_if_present_flag")(i)?;
-            let (i, data_coding) = u8_field("data_coding")(i)?;
-            let (i, sm_default_msg_id) = u8_field("sm_default_msg_id")(i)?;
-            let (i, sm_length) = u8_field("sm_length")(i)?;
+            let (
+                i,
+                [registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id, sm_length],
+            ) = u8_run([
+                "registered_delivery",
+                "replace_if_present_flag",
+                "data_coding",
+                "sm_default_msg_id",
+                "sm_length",
+            ])(i)?;
             let (i, short_message) =
                 octets_raw(MAX_SHORT_MESSAGE, usize::from(sm_length), "short_message")(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
