@@ -85,7 +85,18 @@ pub(crate) fn c_octet<'a, const MAX: usize>(
     field: &'static str,
     too_long: CommandStatus,
 ) -> impl Fn(&'a [u8]) -> PResult<'a, COctetString<MAX>> {
-    move |i: &'a [u8]| match i.first_chunk::<MAX>() {
+    move |i: &'a [u8]| take_c_octet(i, field, too_long)
+}
+
+/// [`c_octet`] as a function of the input, forced inline: the hot submit_sm parser calls it directly so that each value
+/// is copied straight into its place in the body, instead of being returned through memory by a call.
+#[inline(always)]
+pub(crate) fn take_c_octet<'a, const MAX: usize>(
+    i: &'a [u8],
+    field: &'static str,
+    too_long: CommandStatus,
+) -> PResult<'a, COctetString<MAX>> {
+    match i.first_chunk::<MAX>() {
         // The usual case, a field followed by more of the body: copy the whole window, a fixed size.
         Some(window) => match nul_in(window) {
             Some(end) => Ok((&i[end + 1..], COctetString::from_window(window, end))),
@@ -209,18 +220,26 @@ pub(crate) fn address<'a, const MAX: usize>(
     field: &'static str,
     bad: CommandStatus,
 ) -> impl Fn(&'a [u8]) -> PResult<'a, Address<MAX>> {
-    move |i: &'a [u8]| {
-        let (i, [ton, npi]) = take_array(i, field)?;
-        let (i, addr) = c_octet::<MAX>(field, bad)(i)?;
-        Ok((
-            i,
-            Address {
-                ton: Ton(ton),
-                npi: Npi(npi),
-                addr,
-            },
-        ))
-    }
+    move |i: &'a [u8]| take_address(i, field, bad)
+}
+
+/// [`address`] as a function of the input, forced inline like [`take_c_octet`].
+#[inline(always)]
+pub(crate) fn take_address<'a, const MAX: usize>(
+    i: &'a [u8],
+    field: &'static str,
+    bad: CommandStatus,
+) -> PResult<'a, Address<MAX>> {
+    let (i, [ton, npi]) = take_array(i, field)?;
+    let (i, addr) = take_c_octet::<MAX>(i, field, bad)?;
+    Ok((
+        i,
+        Address {
+            ton: Ton(ton),
+            npi: Npi(npi),
+            addr,
+        },
+    ))
 }
 
 /// The TLVs that fill the rest of a body (SMPP 3.4 §3.2.4). A TLV that runs past the end is `ESME_RINVTLVSTREAM`; a

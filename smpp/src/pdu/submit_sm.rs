@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::codec::{self, address, c_octet, octets_raw, u8_run, PResult};
+use crate::codec::{self, c_octet, octets_raw, take_address, take_c_octet, u8_run, PResult};
 use crate::tlv::Tlvs;
 use crate::types::{
     Address, COctetString, DataCoding, EsmClass, OctetString, PriorityFlag, RegisteredDelivery,
@@ -82,20 +82,22 @@ impl SubmitSm {
     #[inline]
     fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, (SubmitSm, &'a [u8])> {
         move |i| {
-            let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
-            let (i, dest_addr) = address("destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
+            let (i, service_type) =
+                take_c_octet(i, "service_type", CommandStatus::ESME_RINVSERTYP)?;
+            let (i, source_addr) = take_address(i, "source_addr", CommandStatus::ESME_RINVSRCADR)?;
+            let (i, dest_addr) =
+                take_address(i, "destination_addr", CommandStatus::ESME_RINVDSTADR)?;
             let (i, [esm_class, protocol_id, priority_flag]) =
                 u8_run(["esm_class", "protocol_id", "priority_flag"])(i)?;
             let (i, schedule_delivery_time) =
-                c_octet("schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
+                take_c_octet(i, "schedule_delivery_time", CommandStatus::ESME_RINVSCHED)?;
             check_time(
                 &schedule_delivery_time,
                 CommandStatus::ESME_RINVSCHED,
                 "schedule_delivery_time",
             )?;
             let (i, validity_period) =
-                c_octet("validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
+                take_c_octet(i, "validity_period", CommandStatus::ESME_RINVEXPIRY)?;
             check_time(
                 &validity_period,
                 CommandStatus::ESME_RINVEXPIRY,
@@ -113,7 +115,12 @@ impl SubmitSm {
             ])(i)?;
             let (i, short_message) =
                 octets_raw(MAX_SHORT_MESSAGE, usize::from(sm_length), "short_message")(i)?;
-            let (i, tlvs) = codec::tlvs(src)(i)?;
+            // Most submit_sm carry no TLVs; skip the call, which returns its `Vec` through memory.
+            let (i, tlvs) = if i.is_empty() {
+                (i, Tlvs::new())
+            } else {
+                codec::tlvs(src)(i)?
+            };
             let sm = SubmitSm {
                 service_type,
                 source_addr,
