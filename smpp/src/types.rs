@@ -121,7 +121,15 @@ impl<const MAX: usize> COctetString<MAX> {
     pub(crate) fn encode(&self, out: &mut BytesMut) {
         // Most optional strings are empty (service_type, the two times); skipping them saves a call to memcpy each.
         if !self.is_empty() {
-            out.put_slice(self.as_bytes());
+            let end = out.len() + self.as_bytes().len();
+            if out.capacity() - out.len() >= MAX {
+                // Room for the whole array (the PDU's length was reserved, and fields follow): copy all `MAX` octets, a
+                // fixed size the compiler does in a few moves rather than a call to memcpy, and cut back to the value.
+                out.extend_from_slice(&self.octets);
+                out.truncate(end);
+            } else {
+                out.put_slice(self.as_bytes());
+            }
         }
         out.put_u8(0);
     }
@@ -448,6 +456,7 @@ impl<const MAX: usize> Address<MAX> {
         2 + self.addr.encoded_len()
     }
 
+    #[inline]
     pub(crate) fn encode(&self, out: &mut BytesMut) {
         out.put_slice(&[self.ton.0, self.npi.0]);
         self.addr.encode(out);
@@ -475,6 +484,17 @@ mod tests {
             COctetString::<16>::try_from("a\0b"),
             Err(StringError::ContainsNul)
         );
+    }
+
+    #[test]
+    fn c_octet_strings_encode_their_value_and_nul_whatever_room_is_left() {
+        let s = COctetString::<21>::from_window(b"4915112345678\0garbage", 13);
+        let mut roomy = BytesMut::with_capacity(64);
+        s.encode(&mut roomy);
+        assert_eq!(&roomy[..], b"4915112345678\0");
+        let mut tight = BytesMut::new();
+        s.encode(&mut tight);
+        assert_eq!(&tight[..], b"4915112345678\0");
     }
 
     #[test]
