@@ -69,10 +69,10 @@ fn check_answer(e: &crate::PduError) {
     }
 }
 
-/// The most bytes decoding a frame of `frame_len` octets may hold at once. Strings and values are slices of the frame,
-/// so what is allocated is the item lists only (TLVs, `submit_multi` destinations and failures), each item costing its
-/// in-memory size for its smallest wire size (4, 2 and 7 octets), doubled for a `Vec`'s growth; plus the one shared
-/// header `Bytes` allocates when a frame is first sliced.
+/// The most bytes decoding a frame of `frame_len` octets may hold at once. C-Octet Strings are held inline, Octet
+/// Strings and TLV values are slices of the frame, so what is allocated is the item lists only (TLVs, `submit_multi`
+/// destinations and failures), each item costing its in-memory size for its smallest wire size (4, 2 and 7 octets),
+/// doubled for a `Vec`'s growth; plus the one shared header `Bytes` allocates when a frame is first sliced.
 pub fn decode_allocation_bound(frame_len: usize) -> usize {
     let per_octet = [
         size_of::<Tlv>().div_ceil(4),

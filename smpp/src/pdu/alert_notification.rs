@@ -22,8 +22,8 @@ pub struct AlertNotification {
 impl AlertNotification {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, AlertNotification> {
         move |i| {
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
-            let (i, esme_addr) = address(src, "esme_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, esme_addr) = address("esme_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
             Ok((
                 i,

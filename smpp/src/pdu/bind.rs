@@ -33,16 +33,15 @@ pub struct Bind {
 }
 
 impl Bind {
-    pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, Bind> {
+    pub(crate) fn parse<'a>() -> impl Fn(&'a [u8]) -> PResult<'a, Bind> {
         move |i| {
-            let (i, system_id) = c_octet(src, "system_id", CommandStatus::ESME_RINVSYSID)(i)?;
-            let (i, password) = c_octet(src, "password", CommandStatus::ESME_RINVPASWD)(i)?;
-            let (i, system_type) = c_octet(src, "system_type", CommandStatus::ESME_RINVSYSTYP)(i)?;
+            let (i, system_id) = c_octet("system_id", CommandStatus::ESME_RINVSYSID)(i)?;
+            let (i, password) = c_octet("password", CommandStatus::ESME_RINVPASWD)(i)?;
+            let (i, system_type) = c_octet("system_type", CommandStatus::ESME_RINVSYSTYP)(i)?;
             let (i, interface_version) = u8_field("interface_version")(i)?;
             let (i, addr_ton) = u8_field("addr_ton")(i)?;
             let (i, addr_npi) = u8_field("addr_npi")(i)?;
-            let (i, address_range) =
-                c_octet(src, "address_range", CommandStatus::ESME_RINVCMDLEN)(i)?;
+            let (i, address_range) = c_octet("address_range", CommandStatus::ESME_RINVCMDLEN)(i)?;
             let (i, ()) = codec::end(i)?;
             let bind = Bind {
                 system_id,
@@ -112,7 +111,7 @@ impl BindResp {
             if empty_error {
                 return Ok((i, BindResp::empty()));
             }
-            let (i, system_id) = c_octet(src, "system_id", CommandStatus::ESME_RINVSYSID)(i)?;
+            let (i, system_id) = c_octet("system_id", CommandStatus::ESME_RINVSYSID)(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
             Ok((
                 i,
@@ -148,10 +147,10 @@ pub struct Outbind {
 }
 
 impl Outbind {
-    pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, Outbind> {
+    pub(crate) fn parse<'a>() -> impl Fn(&'a [u8]) -> PResult<'a, Outbind> {
         move |i| {
-            let (i, system_id) = c_octet(src, "system_id", CommandStatus::ESME_RINVSYSID)(i)?;
-            let (i, password) = c_octet(src, "password", CommandStatus::ESME_RINVPASWD)(i)?;
+            let (i, system_id) = c_octet("system_id", CommandStatus::ESME_RINVSYSID)(i)?;
+            let (i, password) = c_octet("password", CommandStatus::ESME_RINVPASWD)(i)?;
             let (i, ()) = codec::end(i)?;
             Ok((
                 i,

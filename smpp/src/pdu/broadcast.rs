@@ -54,20 +54,19 @@ pub struct BroadcastSm {
 impl BroadcastSm {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, BroadcastSm> {
         move |i| {
-            let (i, service_type) =
-                c_octet(src, "service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
             let (i, priority_flag) = u8_field("priority_flag")(i)?;
             let (i, schedule_delivery_time) =
-                c_octet(src, "schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
+                c_octet("schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
             check_time(
                 &schedule_delivery_time,
                 CommandStatus::ESME_RINVSCHED,
                 "schedule_delivery_time",
             )?;
             let (i, validity_period) =
-                c_octet(src, "validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
+                c_octet("validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
             check_time(
                 &validity_period,
                 CommandStatus::ESME_RINVEXPIRY,
@@ -165,8 +164,8 @@ pub struct QueryBroadcastSm {
 impl QueryBroadcastSm {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, QueryBroadcastSm> {
         move |i| {
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
             Ok((
                 i,
@@ -211,10 +210,9 @@ pub struct CancelBroadcastSm {
 impl CancelBroadcastSm {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, CancelBroadcastSm> {
         move |i| {
-            let (i, service_type) =
-                c_octet(src, "service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
             let cancel = CancelBroadcastSm {
                 service_type,

@@ -1,7 +1,7 @@
 //! cancel_sm (SMPP 3.4 §4.9): cancels one queued message, or all of a sender's messages to one destination.
 //! Its response, cancel_sm_resp (§4.9.2), has no body: it is [`crate::Body::CancelSmResp`].
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use crate::codec::{self, address, c_octet, PResult};
 use crate::types::{Address, COctetString};
@@ -21,14 +21,12 @@ pub struct CancelSm {
 }
 
 impl CancelSm {
-    pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, CancelSm> {
+    pub(crate) fn parse<'a>() -> impl Fn(&'a [u8]) -> PResult<'a, CancelSm> {
         move |i| {
-            let (i, service_type) =
-                c_octet(src, "service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
-            let (i, dest_addr) =
-                address(src, "destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
+            let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, dest_addr) = address("destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
             let (i, ()) = codec::end(i)?;
             let cancel = CancelSm {
                 service_type,

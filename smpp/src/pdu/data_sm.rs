@@ -31,11 +31,9 @@ pub struct DataSm {
 impl DataSm {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, DataSm> {
         move |i| {
-            let (i, service_type) =
-                c_octet(src, "service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
-            let (i, dest_addr) =
-                address(src, "destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
+            let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, dest_addr) = address("destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
             let (i, esm_class) = u8_field("esm_class")(i)?;
             let (i, registered_delivery) = u8_field("registered_delivery")(i)?;
             let (i, data_coding) = u8_field("data_coding")(i)?;

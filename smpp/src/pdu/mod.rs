@@ -1,8 +1,8 @@
 //! Every PDU of SMPP 3.4 and SMPP 5.0's broadcast family: one file per family with its type, nom parser and encoder.
 //!
 //! A [`Pdu`] is a sequence number, a status and a [`Body`]; the `command_id` is derived from the body, never stored, so the
-//! two cannot disagree. Decoding takes one whole frame (see [`crate::frame`]) as `Bytes` and slices strings out of it without
-//! copying.
+//! two cannot disagree. Decoding takes one whole frame (see [`crate::frame`]) as `Bytes`; C-Octet Strings are copied into
+//! their fields (see [`crate::types::COctetString`]), message octets and TLV values are slices of the frame.
 
 mod alert_notification;
 mod bind;
@@ -231,19 +231,35 @@ impl Body {
         }
     }
 
+    /// Decodes the body of a whole frame with this header.
+    // Inlined into `Pdu::decode` with `SubmitSm::decode`, which saves two moves of the body by `memcpy`.
+    #[inline(always)]
+    fn decode(header: &Header, frame: Bytes) -> Result<Body, Fault> {
+        match header.command_id {
+            // The hot path: submit_sm and deliver_sm hand the frame itself to `short_message`.
+            CommandId::SUBMIT_SM => SubmitSm::decode(frame).map(Body::SubmitSm),
+            CommandId::DELIVER_SM => SubmitSm::decode(frame).map(Body::DeliverSm),
+            _ => match Body::parse(header, &frame, &frame[HEADER_LEN..]) {
+                Ok(([], body)) => Ok(body),
+                Ok(_) => Err(Fault::short("trailing octets")),
+                Err(e) => Err(codec::fault_of(e)),
+            },
+        }
+    }
+
     /// Parses the body of a PDU with this header; `src` is the whole frame, `body` its octets after the header.
     fn parse<'a>(header: &Header, src: &'a Bytes, body: &'a [u8]) -> PResult<'a, Body> {
         // A response with a non-zero status may leave its body out (SMPP 3.4 §4.1.2, §4.4.2, …).
         let empty_error = header.command_status != CommandStatus::ESME_ROK && body.is_empty();
         match header.command_id {
             CommandId::BIND_TRANSMITTER => {
-                Bind::parse(src)(body).map(|(i, b)| (i, Body::BindTransmitter(b)))
+                Bind::parse()(body).map(|(i, b)| (i, Body::BindTransmitter(b)))
             }
             CommandId::BIND_RECEIVER => {
-                Bind::parse(src)(body).map(|(i, b)| (i, Body::BindReceiver(b)))
+                Bind::parse()(body).map(|(i, b)| (i, Body::BindReceiver(b)))
             }
             CommandId::BIND_TRANSCEIVER => {
-                Bind::parse(src)(body).map(|(i, b)| (i, Body::BindTransceiver(b)))
+                Bind::parse()(body).map(|(i, b)| (i, Body::BindTransceiver(b)))
             }
             CommandId::BIND_TRANSMITTER_RESP => BindResp::parse(src, empty_error)(body)
                 .map(|(i, b)| (i, Body::BindTransmitterResp(b))),
@@ -252,17 +268,13 @@ impl Body {
             }
             CommandId::BIND_TRANSCEIVER_RESP => BindResp::parse(src, empty_error)(body)
                 .map(|(i, b)| (i, Body::BindTransceiverResp(b))),
-            CommandId::OUTBIND => Outbind::parse(src)(body).map(|(i, b)| (i, Body::Outbind(b))),
+            CommandId::OUTBIND => Outbind::parse()(body).map(|(i, b)| (i, Body::Outbind(b))),
             CommandId::UNBIND => codec::end(body).map(|(i, _)| (i, Body::Unbind)),
             CommandId::UNBIND_RESP => codec::end(body).map(|(i, _)| (i, Body::UnbindResp)),
             CommandId::GENERIC_NACK => codec::end(body).map(|(i, _)| (i, Body::GenericNack)),
             CommandId::ENQUIRE_LINK => codec::end(body).map(|(i, _)| (i, Body::EnquireLink)),
             CommandId::ENQUIRE_LINK_RESP => {
                 codec::end(body).map(|(i, _)| (i, Body::EnquireLinkResp))
-            }
-            CommandId::SUBMIT_SM => SubmitSm::parse(src)(body).map(|(i, b)| (i, Body::SubmitSm(b))),
-            CommandId::DELIVER_SM => {
-                SubmitSm::parse(src)(body).map(|(i, b)| (i, Body::DeliverSm(b)))
             }
             CommandId::SUBMIT_SM_RESP => {
                 SubmitSmResp::parse(src, empty_error)(body).map(|(i, b)| (i, Body::SubmitSmResp(b)))
@@ -278,11 +290,11 @@ impl Body {
             CommandId::DATA_SM_RESP => {
                 DataSmResp::parse(src, empty_error)(body).map(|(i, b)| (i, Body::DataSmResp(b)))
             }
-            CommandId::QUERY_SM => QuerySm::parse(src)(body).map(|(i, b)| (i, Body::QuerySm(b))),
+            CommandId::QUERY_SM => QuerySm::parse()(body).map(|(i, b)| (i, Body::QuerySm(b))),
             CommandId::QUERY_SM_RESP => {
-                QuerySmResp::parse(src, empty_error)(body).map(|(i, b)| (i, Body::QuerySmResp(b)))
+                QuerySmResp::parse(empty_error)(body).map(|(i, b)| (i, Body::QuerySmResp(b)))
             }
-            CommandId::CANCEL_SM => CancelSm::parse(src)(body).map(|(i, b)| (i, Body::CancelSm(b))),
+            CommandId::CANCEL_SM => CancelSm::parse()(body).map(|(i, b)| (i, Body::CancelSm(b))),
             CommandId::CANCEL_SM_RESP => codec::end(body).map(|(i, _)| (i, Body::CancelSmResp)),
             CommandId::REPLACE_SM => {
                 ReplaceSm::parse(src)(body).map(|(i, b)| (i, Body::ReplaceSm(b)))
@@ -416,27 +428,16 @@ impl Pdu {
                 field: "command_length",
             });
         }
-        let body = &frame[HEADER_LEN..];
-        match Body::parse(&header, &frame, body) {
-            Ok(([], body)) => Ok(Pdu {
+        match Body::decode(&header, frame) {
+            Ok(body) => Ok(Pdu {
                 sequence_number: header.sequence_number,
                 command_status: header.command_status,
                 body,
             }),
-            Ok(_) => Err(PduError {
-                header,
-                status: CommandStatus::ESME_RINVCMDLEN,
-                field: "trailing octets",
-            }),
-            Err(nom::Err::Error(f) | nom::Err::Failure(f)) => Err(PduError {
+            Err(f) => Err(PduError {
                 header,
                 status: f.status,
                 field: f.field,
-            }),
-            Err(nom::Err::Incomplete(_)) => Err(PduError {
-                header,
-                status: CommandStatus::ESME_RINVCMDLEN,
-                field: "body",
             }),
         }
     }

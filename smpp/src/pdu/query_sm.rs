@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 
 use crate::codec::{self, address, c_octet, u8_field, PResult};
 use crate::types::{Address, COctetString};
@@ -69,10 +69,10 @@ pub struct QuerySm {
 }
 
 impl QuerySm {
-    pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, QuerySm> {
+    pub(crate) fn parse<'a>() -> impl Fn(&'a [u8]) -> PResult<'a, QuerySm> {
         move |i| {
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
             let (i, ()) = codec::end(i)?;
             Ok((
                 i,
@@ -113,18 +113,15 @@ impl QuerySmResp {
         QuerySmResp::default()
     }
 
-    pub(crate) fn parse<'a>(
-        src: &'a Bytes,
-        empty_error: bool,
-    ) -> impl Fn(&'a [u8]) -> PResult<'a, QuerySmResp> {
+    pub(crate) fn parse<'a>(empty_error: bool) -> impl Fn(&'a [u8]) -> PResult<'a, QuerySmResp> {
         move |i| {
             if empty_error {
                 return Ok((i, QuerySmResp::empty()));
             }
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
             // The final date is only bounded, not checked as a time: a response is never answered, so refusing an odd
             // date would only lose the state that follows it.
-            let (i, final_date) = c_octet(src, "final_date", CommandStatus::ESME_RINVCMDLEN)(i)?;
+            let (i, final_date) = c_octet("final_date", CommandStatus::ESME_RINVCMDLEN)(i)?;
             let (i, message_state) = u8_field("message_state")(i)?;
             let (i, error_code) = u8_field("error_code")(i)?;
             let (i, ()) = codec::end(i)?;

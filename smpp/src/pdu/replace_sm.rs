@@ -33,17 +33,17 @@ pub struct ReplaceSm {
 impl ReplaceSm {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, ReplaceSm> {
         move |i| {
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
             let (i, schedule_delivery_time) =
-                c_octet(src, "schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
+                c_octet("schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
             check_time(
                 &schedule_delivery_time,
                 CommandStatus::ESME_RINVSCHED,
                 "schedule_delivery_time",
             )?;
             let (i, validity_period) =
-                c_octet(src, "validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
+                c_octet("validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
             check_time(
                 &validity_period,
                 CommandStatus::ESME_RINVEXPIRY,

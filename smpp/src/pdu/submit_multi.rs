@@ -105,17 +105,16 @@ impl DestAddress {
     const SME: u8 = 1;
     const DISTRIBUTION_LIST: u8 = 2;
 
-    fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, DestAddress> {
+    fn parse<'a>() -> impl Fn(&'a [u8]) -> PResult<'a, DestAddress> {
         move |i| {
             let (i, dest_flag) = u8_field("dest_flag")(i)?;
             match dest_flag {
                 Self::SME => {
-                    let (i, a) =
-                        address(src, "destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
+                    let (i, a) = address("destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
                     Ok((i, DestAddress::Sme(a)))
                 }
                 Self::DISTRIBUTION_LIST => {
-                    let (i, name) = c_octet(src, "dl_name", CommandStatus::ESME_RINVDLNAME)(i)?;
+                    let (i, name) = c_octet("dl_name", CommandStatus::ESME_RINVDLNAME)(i)?;
                     Ok((i, DestAddress::DistributionList(name)))
                 }
                 _ => Err(nom::Err::Failure(Fault::new(
@@ -186,24 +185,23 @@ pub struct SubmitMulti {
 impl SubmitMulti {
     pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, SubmitMulti> {
         move |i| {
-            let (i, service_type) =
-                c_octet(src, "service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+            let (i, service_type) = c_octet("service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
+            let (i, source_addr) = address("source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
             let (i, number_of_dests) = u8_field("number_of_dests")(i)?;
             let (i, dest_addrs) =
-                counted(number_of_dests, "number_of_dests", DestAddress::parse(src))(i)?;
+                counted(number_of_dests, "number_of_dests", DestAddress::parse())(i)?;
             let (i, esm_class) = u8_field("esm_class")(i)?;
             let (i, protocol_id) = u8_field("protocol_id")(i)?;
             let (i, priority_flag) = u8_field("priority_flag")(i)?;
             let (i, schedule_delivery_time) =
-                c_octet(src, "schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
+                c_octet("schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
             check_time(
                 &schedule_delivery_time,
                 CommandStatus::ESME_RINVSCHED,
                 "schedule_delivery_time",
             )?;
             let (i, validity_period) =
-                c_octet(src, "validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
+                c_octet("validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
             check_time(
                 &validity_period,
                 CommandStatus::ESME_RINVEXPIRY,
@@ -294,10 +292,9 @@ pub struct UnsuccessSme {
 }
 
 impl UnsuccessSme {
-    fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, UnsuccessSme> {
+    fn parse<'a>() -> impl Fn(&'a [u8]) -> PResult<'a, UnsuccessSme> {
         move |i| {
-            let (i, dest_addr) =
-                address(src, "destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
+            let (i, dest_addr) = address("destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
             let (i, error_status_code) = u32_field("error_status_code")(i)?;
             Ok((
                 i,
@@ -356,10 +353,10 @@ impl SubmitMultiResp {
             if empty_error {
                 return Ok((i, SubmitMultiResp::empty()));
             }
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
             let (i, no_unsuccess) = u8_field("no_unsuccess")(i)?;
             let (i, unsuccess_smes) =
-                counted(no_unsuccess, "no_unsuccess", UnsuccessSme::parse(src))(i)?;
+                counted(no_unsuccess, "no_unsuccess", UnsuccessSme::parse())(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
             Ok((
                 i,

@@ -2,12 +2,12 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::codec::{self, address, c_octet, octets, u8_field, PResult};
+use crate::codec::{self, c_octet, octets_raw, take_address, take_c_octet, u8_run, PResult};
 use crate::tlv::Tlvs;
 use crate::types::{
     Address, COctetString, DataCoding, EsmClass, OctetString, PriorityFlag, RegisteredDelivery,
 };
-use crate::CommandStatus;
+use crate::{CommandStatus, HEADER_LEN};
 
 /// The most octets `short_message` may hold (SMPP 3.4 §4.4.1); longer texts go in `message_payload`.
 pub const MAX_SHORT_MESSAGE: usize = 254;
@@ -64,37 +64,63 @@ pub(super) fn check_time(
 }
 
 impl SubmitSm {
-    pub(crate) fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, SubmitSm> {
+    /// Decodes a whole submit_sm or deliver_sm frame. `short_message` takes the frame itself rather than a slice of it
+    /// (see [`codec::into_slice`]); the TLVs, which are rare on these PDUs, are slices.
+    // Inlined into `Pdu::decode` so the 160-octet value is built where the `Pdu` is, not moved there by two `memcpy` calls.
+    #[inline(always)]
+    pub(crate) fn decode(frame: Bytes) -> Result<SubmitSm, codec::Fault> {
+        let (mut sm, message) = {
+            let body = &frame[HEADER_LEN..];
+            let (_, (sm, message)) = Self::parse(&frame)(body).map_err(codec::fault_of)?;
+            (sm, codec::range_in(&frame, message))
+        };
+        sm.short_message = OctetString::from_checked(codec::into_slice(frame, message));
+        Ok(sm)
+    }
+
+    /// The body's fields, with `short_message` left empty and its octets handed back; the TLVs end the body.
+    #[inline]
+    fn parse<'a>(src: &'a Bytes) -> impl Fn(&'a [u8]) -> PResult<'a, (SubmitSm, &'a [u8])> {
         move |i| {
             let (i, service_type) =
-                c_octet(src, "service_type", CommandStatus::ESME_RINVSERTYP)(i)?;
-            let (i, source_addr) = address(src, "source_addr", CommandStatus::ESME_RINVSRCADR)(i)?;
+                take_c_octet(i, "service_type", CommandStatus::ESME_RINVSERTYP)?;
+            let (i, source_addr) = take_address(i, "source_addr", CommandStatus::ESME_RINVSRCADR)?;
             let (i, dest_addr) =
-                address(src, "destination_addr", CommandStatus::ESME_RINVDSTADR)(i)?;
-            let (i, esm_class) = u8_field("esm_class")(i)?;
-            let (i, protocol_id) = u8_field("protocol_id")(i)?;
-            let (i, priority_flag) = u8_field("priority_flag")(i)?;
+                take_address(i, "destination_addr", CommandStatus::ESME_RINVDSTADR)?;
+            let (i, [esm_class, protocol_id, priority_flag]) =
+                u8_run(["esm_class", "protocol_id", "priority_flag"])(i)?;
             let (i, schedule_delivery_time) =
-                c_octet(src, "schedule_delivery_time", CommandStatus::ESME_RINVSCHED)(i)?;
+                take_c_octet(i, "schedule_delivery_time", CommandStatus::ESME_RINVSCHED)?;
             check_time(
                 &schedule_delivery_time,
                 CommandStatus::ESME_RINVSCHED,
                 "schedule_delivery_time",
             )?;
             let (i, validity_period) =
-                c_octet(src, "validity_period", CommandStatus::ESME_RINVEXPIRY)(i)?;
+                take_c_octet(i, "validity_period", CommandStatus::ESME_RINVEXPIRY)?;
             check_time(
                 &validity_period,
                 CommandStatus::ESME_RINVEXPIRY,
                 "validity_period",
             )?;
-            let (i, registered_delivery) = u8_field("registered_delivery")(i)?;
-            let (i, replace_if_present_flag) = u8_field("replace_if_present_flag")(i)?;
-            let (i, data_coding) = u8_field("data_coding")(i)?;
-            let (i, sm_default_msg_id) = u8_field("sm_default_msg_id")(i)?;
-            let (i, sm_length) = u8_field("sm_length")(i)?;
-            let (i, short_message) = octets(src, usize::from(sm_length), "short_message")(i)?;
-            let (i, tlvs) = codec::tlvs(src)(i)?;
+            let (
+                i,
+                [registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id, sm_length],
+            ) = u8_run([
+                "registered_delivery",
+                "replace_if_present_flag",
+                "data_coding",
+                "sm_default_msg_id",
+                "sm_length",
+            ])(i)?;
+            let (i, short_message) =
+                octets_raw(MAX_SHORT_MESSAGE, usize::from(sm_length), "short_message")(i)?;
+            // Most submit_sm carry no TLVs; skip the call, which returns its `Vec` through memory.
+            let (i, tlvs) = if i.is_empty() {
+                (i, Tlvs::new())
+            } else {
+                codec::tlvs(src)(i)?
+            };
             let sm = SubmitSm {
                 service_type,
                 source_addr,
@@ -108,10 +134,10 @@ impl SubmitSm {
                 replace_if_present_flag,
                 data_coding: DataCoding(data_coding),
                 sm_default_msg_id,
-                short_message,
+                short_message: OctetString::empty(),
                 tlvs,
             };
-            Ok((i, sm))
+            Ok((i, (sm, short_message)))
         }
     }
 
@@ -194,7 +220,7 @@ impl SubmitSmResp {
             if empty_error {
                 return Ok((i, SubmitSmResp::empty()));
             }
-            let (i, message_id) = c_octet(src, "message_id", CommandStatus::ESME_RINVMSGID)(i)?;
+            let (i, message_id) = c_octet("message_id", CommandStatus::ESME_RINVMSGID)(i)?;
             let (i, tlvs) = codec::tlvs(src)(i)?;
             Ok((
                 i,
