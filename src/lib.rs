@@ -8,13 +8,14 @@
 //!
 //! Modules, in pipeline order: [`config`] → [`server`] (ESME connections) → [`gateway`] (validate, route, queue, store)
 //! with the I/O-free policy in [`routing`], [`queue`] and [`dlr`] → [`upstream`] (carrier sessions) → back through
-//! [`gateway`] to the client's bind. [`sim`] is a built-in carrier; [`app`] starts and stops it all.
+//! [`gateway`] to the client's bind. [`sim`] is a built-in carrier and [`load`] a load generator; [`app`] starts and stops it all.
 
 pub mod app;
 pub mod config;
 pub mod conn;
 pub mod dlr;
 pub mod gateway;
+pub mod load;
 pub mod message;
 pub mod metrics;
 pub mod queue;
