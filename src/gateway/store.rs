@@ -52,6 +52,11 @@ impl MessageStore {
         self.records.insert(id, record);
     }
 
+    /// Forgets a message.
+    pub fn remove(&self, id: MessageId) {
+        self.records.remove(&id);
+    }
+
     /// A copy of a message's record.
     pub fn get(&self, id: MessageId) -> Option<Record> {
         self.records.get(&id).map(|r| r.clone())
