@@ -32,7 +32,7 @@ use crate::routing::{Route, RouteCarrier, RouteTable};
 
 use accounts::Account;
 use outbox::{AccountOutbox, CarrierQueue, Inbound, Outgoing};
-use store::{MessageStore, Record};
+use store::{MessageStore, Record, StoredAddress};
 
 /// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
 #[derive(Debug, thiserror::Error)]
@@ -366,8 +366,8 @@ impl Gateway {
             return Err(SubmitError::Throttled);
         }
 
-        let client_source = sm.source_addr.clone();
-        let client_dest = sm.dest_addr.clone();
+        let client_source = StoredAddress::new(&sm.source_addr);
+        let client_dest = StoredAddress::new(&sm.dest_addr);
         let registered_delivery = sm.registered_delivery;
         sm.dest_addr = Address {
             ton: Ton::INTERNATIONAL,
@@ -413,15 +413,7 @@ impl Gateway {
                 finished: None,
             },
         );
-        let out = Outgoing {
-            id,
-            account,
-            class,
-            expires_at,
-            submit: sm,
-            candidates: candidates.into(),
-            accepted: now,
-        };
+        let out = Outgoing::new(id, account, class, expires_at, candidates.into(), now, sm);
         if self.carrier(first).queue.try_push(out).is_err() {
             // The client gets ESME_RMSGQFUL and never sees this id: keep no record of it. (A record marked Rejected but
             // never finished would be kept for ever, with the client's read buffer it points into.)
@@ -722,8 +714,8 @@ pub fn client_receipt(id: MessageId, r: &Record) -> DeliverSm {
         });
     }
     DeliverSm {
-        source_addr: r.dest.clone(),
-        dest_addr: r.source.clone(),
+        source_addr: r.dest.to_address(),
+        dest_addr: r.source.to_address(),
         esm_class: EsmClass::DELIVERY_RECEIPT,
         short_message: OctetString::new(Bytes::from(text))
             .expect("receipt text is under 254 octets"),

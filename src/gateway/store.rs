@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use smpp::types::{Address, RegisteredDelivery};
+use smpp::types::{Address, COctetString, Npi, RegisteredDelivery, Ton};
 
 use crate::message::{AccountId, CarrierId, Class, MessageId, MessageState};
 
@@ -21,9 +21,9 @@ pub struct Record {
     /// The carrier's id for it, once the carrier answered.
     pub carrier_message_id: Option<Box<str>>,
     /// The sender as the client submitted it.
-    pub source: Address<21>,
+    pub source: StoredAddress,
     /// The recipient as the client submitted it.
-    pub dest: Address<21>,
+    pub dest: StoredAddress,
     /// The receipts the client asked for.
     pub registered_delivery: RegisteredDelivery,
     /// Unix seconds when accepted.
@@ -38,6 +38,51 @@ pub struct Record {
     pub accepted: Instant,
     /// Monotonic time of the final state, for retention.
     pub finished: Option<Instant>,
+}
+
+/// An SMPP address kept inline: no allocation, and no `Bytes` pointing into (and so keeping alive) the read buffer
+/// of the connection it came from, for as long as the record lives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct StoredAddress {
+    ton: Ton,
+    npi: Npi,
+    len: u8,
+    // An `Address<21>` holds at most 20 octets before its NUL (SMPP 3.4 §5.2.8).
+    octets: [u8; 20],
+}
+
+impl StoredAddress {
+    /// A copy of `a`.
+    pub fn new(a: &Address<21>) -> StoredAddress {
+        let bytes = a.addr.as_bytes();
+        let len = bytes.len().min(20);
+        let mut octets = [0; 20];
+        octets[..len].copy_from_slice(&bytes[..len]);
+        StoredAddress {
+            ton: a.ton,
+            npi: a.npi,
+            len: len as u8,
+            octets,
+        }
+    }
+
+    /// The address.
+    pub fn to_address(&self) -> Address<21> {
+        Address {
+            ton: self.ton,
+            npi: self.npi,
+            addr: COctetString::new(bytes::Bytes::copy_from_slice(
+                &self.octets[..usize::from(self.len)],
+            ))
+            .expect("at most 20 octets"),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoredAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_address().fmt(f)
+    }
 }
 
 /// All records, by message id.
@@ -103,5 +148,21 @@ impl MessageStore {
     /// True when no records are kept.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_address_gives_back_the_address() {
+        for a in [
+            Address::new(Ton::ALPHANUMERIC, Npi::UNKNOWN, "ACME").unwrap(),
+            Address::new(Ton::INTERNATIONAL, Npi::ISDN, "12345678901234567890").unwrap(),
+            Address::default(),
+        ] {
+            assert_eq!(StoredAddress::new(&a).to_address(), a);
+        }
     }
 }
