@@ -617,6 +617,7 @@ pub async fn run_in_process(
         .iter()
         .map(|s| scenario::class_of(s, &config, &scenario.login.system_id).map(|c| c.as_str()))
         .collect();
+    let cpu_before = cpu_seconds();
     let running = crate::app::start(&config)
         .await
         .map_err(LoadError::Gateway)?;
@@ -670,6 +671,21 @@ pub async fn run_in_process(
                 .push((k.into(), v.load(Ordering::Relaxed).into()));
         }
     }
+    // CPU time is steadier than throughput on a shared machine: other builders take wall time, not our CPU time.
+    if let (Some(before), Some(after)) = (cpu_before, cpu_seconds()) {
+        let cpu = after - before;
+        let receipts: u64 = report.streams.iter().map(|s| s.receipts).sum();
+        report
+            .notes
+            .push(("process_cpu_s".into(), ((cpu * 100.0).round() / 100.0).into()));
+        if receipts > 0 {
+            let per = cpu * 1e6 / receipts as f64;
+            report.notes.push((
+                "process_cpu_us_per_receipted_message".into(),
+                ((per * 100.0).round() / 100.0).into(),
+            ));
+        }
+    }
     for (field, note) in [
         ("VmRSS", "process_rss_mib"),
         ("VmHWM", "process_peak_rss_mib"),
@@ -682,6 +698,17 @@ pub async fn run_in_process(
     }
     running.shutdown(Duration::from_secs(10)).await;
     Ok(report)
+}
+
+/// User plus system CPU seconds this process has used (Linux only; /proc/self/stat counts in clock ticks, 100 a second).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14th and 15th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut f = rest.split(' ').skip(11);
+    let utime: f64 = f.next()?.parse().ok()?;
+    let stime: f64 = f.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// A `Vm*` line of /proc/self/status in KiB (Linux only).
