@@ -675,9 +675,10 @@ pub async fn run_in_process(
     if let (Some(before), Some(after)) = (cpu_before, cpu_seconds()) {
         let cpu = after - before;
         let receipts: u64 = report.streams.iter().map(|s| s.receipts).sum();
-        report
-            .notes
-            .push(("process_cpu_s".into(), ((cpu * 100.0).round() / 100.0).into()));
+        report.notes.push((
+            "process_cpu_s".into(),
+            ((cpu * 100.0).round() / 100.0).into(),
+        ));
         if receipts > 0 {
             let per = cpu * 1e6 / receipts as f64;
             report.notes.push((
