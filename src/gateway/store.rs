@@ -1,5 +1,7 @@
 //! What Sluice knows about each accepted message, for `query_sm`, cancellation, receipts and the HTTP status API.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -89,6 +91,8 @@ impl std::fmt::Debug for StoredAddress {
 #[derive(Debug, Default)]
 pub struct MessageStore {
     records: DashMap<MessageId, Record>,
+    /// Final records in the order they became final, so expiry visits only those due rather than every record.
+    finished: Mutex<VecDeque<(Instant, MessageId)>>,
 }
 
 impl MessageStore {
@@ -121,23 +125,48 @@ impl MessageStore {
         now_unix: i64,
         now: Instant,
     ) -> Option<Record> {
-        self.update(id, |r| {
-            if r.state.is_final() {
-                return None;
-            }
-            r.state = state;
-            r.error = error;
-            r.done_at = Some(now_unix);
-            r.finished = Some(now);
-            Some(r.clone())
-        })
-        .flatten()
+        let done = self
+            .update(id, |r| {
+                if r.state.is_final() {
+                    return None;
+                }
+                r.state = state;
+                r.error = error;
+                r.done_at = Some(now_unix);
+                r.finished = Some(now);
+                Some(r.clone())
+            })
+            .flatten()?;
+        self.lock_finished().push_back((now, id));
+        Some(done)
     }
 
-    /// Forgets messages that reached a final state more than `retention` ago.
+    fn lock_finished(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, MessageId)>> {
+        // Every change leaves the deque consistent, so a poisoned lock is still usable.
+        self.finished.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets messages that reached a final state more than `retention` ago. Visits only those: at tens of thousands
+    /// of messages a second the store holds millions of records, and scanning them all twice a second was the
+    /// gateway's largest single cost.
     pub fn expire(&self, now: Instant, retention: Duration) {
-        self.records
-            .retain(|_, r| r.finished.is_none_or(|f| now.duration_since(f) < retention));
+        let mut due = Vec::new();
+        {
+            let mut finished = self.lock_finished();
+            while let Some(&(at, id)) = finished.front() {
+                if now.saturating_duration_since(at) < retention {
+                    break;
+                }
+                finished.pop_front();
+                due.push(id);
+            }
+        }
+        for id in due {
+            self.records.remove_if(&id, |_, r| {
+                r.finished
+                    .is_some_and(|f| now.saturating_duration_since(f) >= retention)
+            });
+        }
     }
 
     /// Records kept.
@@ -154,6 +183,51 @@ impl MessageStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(now: Instant) -> Record {
+        let a = StoredAddress::new(&Address::default());
+        Record {
+            account: AccountId(0),
+            class: Class::Otp,
+            state: MessageState::Queued,
+            carrier: None,
+            carrier_message_id: None,
+            source: a,
+            dest: a,
+            registered_delivery: RegisteredDelivery(1),
+            submitted_at: 0,
+            sent_at: None,
+            done_at: None,
+            error: 0,
+            accepted: now,
+            finished: None,
+        }
+    }
+
+    #[test]
+    fn expire_forgets_final_records_after_the_retention_and_keeps_the_rest() {
+        let store = MessageStore::default();
+        let t0 = Instant::now();
+        let retention = Duration::from_secs(60);
+        for i in 0..3 {
+            store.insert(MessageId(i), record(t0));
+        }
+        store.finish(MessageId(0), MessageState::Delivered, 0, 0, t0);
+        store.finish(
+            MessageId(1),
+            MessageState::Delivered,
+            0,
+            0,
+            t0 + Duration::from_secs(30),
+        );
+        store.expire(t0 + Duration::from_secs(61), retention);
+        assert!(store.get(MessageId(0)).is_none());
+        assert!(store.get(MessageId(1)).is_some(), "final for only 31 s");
+        assert!(store.get(MessageId(2)).is_some(), "never final");
+        store.expire(t0 + Duration::from_secs(91), retention);
+        assert!(store.get(MessageId(1)).is_none());
+        assert_eq!(store.len(), 1);
+    }
 
     #[test]
     fn a_stored_address_gives_back_the_address() {
