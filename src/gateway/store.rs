@@ -90,7 +90,9 @@ impl std::fmt::Debug for StoredAddress {
 /// All records, by message id.
 #[derive(Debug, Default)]
 pub struct MessageStore {
-    records: DashMap<MessageId, Record>,
+    /// Boxed: the table holds millions of entries and grows by doubling, so each slot is 16 octets rather than a whole
+    /// record, both in the spare half of the table and in what every resize copies.
+    records: DashMap<MessageId, Box<Record>>,
     /// Final records in the order they became final, so expiry visits only those due rather than every record.
     finished: Mutex<VecDeque<(Instant, MessageId)>>,
 }
@@ -98,7 +100,7 @@ pub struct MessageStore {
 impl MessageStore {
     /// Records a newly accepted message.
     pub fn insert(&self, id: MessageId, record: Record) {
-        self.records.insert(id, record);
+        self.records.insert(id, Box::new(record));
     }
 
     /// Forgets a message.
@@ -108,12 +110,12 @@ impl MessageStore {
 
     /// A copy of a message's record.
     pub fn get(&self, id: MessageId) -> Option<Record> {
-        self.records.get(&id).map(|r| r.clone())
+        self.records.get(&id).map(|r| Record::clone(&r))
     }
 
     /// Changes a record in place; returns what `f` returned, or `None` for an unknown id.
     pub fn update<R>(&self, id: MessageId, f: impl FnOnce(&mut Record) -> R) -> Option<R> {
-        self.records.get_mut(&id).map(|mut r| f(&mut r))
+        self.records.get_mut(&id).map(|mut r| f(&mut **r))
     }
 
     /// Moves a message to a final state unless it already has one; returns the record as it now is when it changed.
