@@ -115,7 +115,7 @@ impl MessageStore {
 
     /// Changes a record in place; returns what `f` returned, or `None` for an unknown id.
     pub fn update<R>(&self, id: MessageId, f: impl FnOnce(&mut Record) -> R) -> Option<R> {
-        self.records.get_mut(&id).map(|mut r| f(&mut **r))
+        self.records.get_mut(&id).map(|mut r| f(&mut r))
     }
 
     /// Moves a message to a final state unless it already has one; returns the record as it now is when it changed.
