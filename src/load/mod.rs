@@ -213,6 +213,8 @@ struct BindPlan {
     window: usize,
     /// Submits per second for this bind, or as fast as the window allows.
     rate: Option<f64>,
+    /// Pause after a throttling answer.
+    throttle_backoff: Duration,
     duration: Duration,
 }
 
@@ -314,10 +316,14 @@ async fn drive(
     let mut dest_index = usize::from(plan.stream) * 7;
     let mut reference = 0u8;
     let mut unbinding = false;
+    let mut held_until: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let submitting = !unbinding && now < submit_until;
-        if submitting {
+        if held_until.is_some_and(|h| h <= now) {
+            held_until = None;
+        }
+        if submitting && held_until.is_none() {
             if interval.is_some() {
                 // Catch up after a stall, but by at most one second's worth.
                 next_send = next_send.max(now.checked_sub(Duration::from_secs(1)).unwrap_or(now));
@@ -349,7 +355,9 @@ async fn drive(
             break;
         }
         let mut wake = c.session.poll_timeout();
-        if submitting {
+        if let Some(h) = held_until.filter(|_| submitting) {
+            wake = Some(wake.map_or(h, |w| w.min(h)));
+        } else if submitting {
             let next = if interval.is_some() && c.session.window_available() > 0 {
                 next_send.min(submit_until)
             } else {
@@ -403,6 +411,9 @@ async fn drive(
                     }
                     (CommandStatus::ESME_RTHROTTLED | CommandStatus::ESME_RMSGQFUL, _) => {
                         counters.throttled.fetch_add(1, Ordering::Relaxed);
+                        if !plan.throttle_backoff.is_zero() {
+                            held_until = Some(now + plan.throttle_backoff);
+                        }
                     }
                     _ => {
                         counters.refused.fetch_add(1, Ordering::Relaxed);
@@ -487,6 +498,7 @@ pub async fn run(
                 destinations: destinations.clone(),
                 window: s.window,
                 rate: s.rate.map(|r| r / s.sessions as f64),
+                throttle_backoff: scenario.throttle_backoff,
                 duration: scenario.duration,
             });
         }

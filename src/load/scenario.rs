@@ -23,6 +23,10 @@ pub struct Scenario {
     /// How long to wait after the last submit for responses and receipts still due.
     #[serde(default = "default_drain", with = "humantime_serde")]
     pub drain: Duration,
+    /// How long a bind stops submitting after an ESME_RTHROTTLED or ESME_RMSGQFUL answer, as a well-behaved ESME
+    /// does; 0 resubmits at once (a flood of refused submits, which takes CPU from the carrier side).
+    #[serde(default = "default_throttle_backoff", with = "humantime_serde")]
+    pub throttle_backoff: Duration,
     /// The credentials to bind with.
     #[serde(default)]
     pub login: Login,
@@ -32,6 +36,10 @@ pub struct Scenario {
     /// The traffic (`[[stream]]`).
     #[serde(rename = "stream")]
     pub streams: Vec<Stream>,
+}
+
+fn default_throttle_backoff() -> Duration {
+    Duration::from_millis(10)
 }
 
 fn default_drain() -> Duration {
