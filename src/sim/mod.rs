@@ -3,8 +3,8 @@
 //! carrier account, and it is the carrier in the test suite and the load benchmarks.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -41,6 +41,9 @@ pub struct SimStats {
 pub struct Simulator {
     behaviour: SimBehaviour,
     throttle: Option<Throttle>,
+    /// Receipts due on connections that closed, kept for the next bound connection as an SMSC stores them.
+    orphans: Mutex<VecDeque<(Instant, DeliverSm)>>,
+    orphan_count: AtomicUsize,
     /// Its counters.
     pub stats: SimStats,
 }
@@ -54,6 +57,8 @@ impl Simulator {
         Arc::new(Simulator {
             behaviour,
             throttle,
+            orphans: Mutex::new(VecDeque::new()),
+            orphan_count: AtomicUsize::new(0),
             stats: SimStats::default(),
         })
     }
@@ -87,8 +92,16 @@ impl Simulator {
         // Receipts due, in due order: the delay is the same for every message.
         let mut due: VecDeque<(Instant, DeliverSm)> = VecDeque::new();
         let mut submits = 0u64;
+        let mut bound = false;
         'conn: loop {
             let (now, _) = conn::now();
+            if bound && self.orphan_count.load(Ordering::Relaxed) > 0 {
+                // Receipts a closed connection owed: older than ours, so they go first.
+                let mut orphans = std::mem::take(&mut *self.lock_orphans());
+                self.orphan_count.store(0, Ordering::Relaxed);
+                orphans.extend(due.drain(..));
+                due = orphans;
+            }
             while conn.session.window_available() > 0
                 && due.front().is_some_and(|(at, _)| *at <= now)
             {
@@ -140,6 +153,7 @@ impl Simulator {
                         let ok = b.system_id.as_deref().is_none_or(|s| bind.system_id == s)
                             && b.password.as_deref().is_none_or(|p| bind.password == p);
                         if ok {
+                            bound = true;
                             conn.session.accept_bind(
                                 sequence_number,
                                 COctetString::try_from("SLUICESIM").expect("fits"),
@@ -206,6 +220,17 @@ impl Simulator {
             }
         }
         conn.close().await;
+        // Receipts sent but unanswered are lost with the link, as with a real SMSC; those not yet sent are kept.
+        if !due.is_empty() {
+            let mut orphans = self.lock_orphans();
+            self.orphan_count.fetch_add(due.len(), Ordering::Relaxed);
+            orphans.extend(due);
+        }
+    }
+
+    fn lock_orphans(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, DeliverSm)>> {
+        // Every change leaves the deque consistent, so a poisoned lock is still usable.
+        self.orphans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Decides a submit's fate: an id and maybe a receipt, or a refusal.
