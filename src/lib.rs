@@ -8,7 +8,8 @@
 //!
 //! Modules, in pipeline order: [`config`] → [`server`] (ESME connections) → [`gateway`] (validate, route, queue, store)
 //! with the I/O-free policy in [`routing`], [`queue`] and [`dlr`] → [`upstream`] (carrier sessions) → back through
-//! [`gateway`] to the client's bind. [`http`] is the JSON API, Kannel's `sendsms`, webhooks and the admin listener; [`sim`] is a built-in carrier; [`app`] starts and stops it all.
+//! [`gateway`] to the client's bind. [`http`] is the JSON API, Kannel's `sendsms`, webhooks and the admin listener;
+//! [`sim`] is a built-in carrier and [`load`] a load generator; [`app`] starts and stops it all.
 
 pub mod app;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod conn;
 pub mod dlr;
 pub mod gateway;
 pub mod http;
+pub mod load;
 pub mod message;
 pub mod metrics;
 pub mod queue;

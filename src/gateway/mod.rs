@@ -561,17 +561,10 @@ impl Gateway {
                     finished: None,
                 },
             );
-            let out = Outgoing {
-                id,
-                account,
-                class,
-                expires_at,
-                submit: sm,
-                candidates: candidates.clone(),
-                accepted: now,
-            };
+            let out = Outgoing::new(id, account, class, expires_at, candidates.clone(), now, sm);
             if self.carrier(first).queue.try_push(out).is_err() {
-                // None or all: take back the parts already queued.
+                // None or all: take back the parts already queued. The client gets ESME_RMSGQFUL and never sees these
+                // ids, so no record of them is kept (one marked Rejected but never finished would be kept for ever).
                 for &queued in &ids[..i] {
                     self.carrier(first).queue.remove(queued);
                 }
@@ -916,3 +909,56 @@ pub fn client_receipt(id: MessageId, r: &Record) -> DeliverSm {
 
 /// Shared handle to the gateway.
 pub type SharedGateway = Arc<Gateway>;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn gateway(max_messages: usize) -> Gateway {
+        let text = format!(
+            r#"
+[server]
+smpp_listen = "127.0.0.1:0"
+[queue]
+max_messages = {max_messages}
+[[account]]
+system_id = "demo"
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$4w2HkTEcsUZ6D0lWvCAs2GDkRFDaPnYlbCRFr1n7ZR8"
+sender_ids = ["ACME"]
+rate = 1000
+[[carrier]]
+name = "c"
+host = "127.0.0.1"
+port = 1
+system_id = "s"
+password = "p"
+[[route]]
+prefix = ""
+carriers = [{{ carrier = "c" }}]
+"#
+        );
+        Gateway::new(&Config::parse(Path::new("t.toml"), &text).unwrap(), 0)
+    }
+
+    fn submit_sm() -> SubmitSm {
+        SubmitSm {
+            source_addr: Address::new(Ton::ALPHANUMERIC, Npi::UNKNOWN, "ACME").unwrap(),
+            dest_addr: Address::new(Ton::INTERNATIONAL, Npi::ISDN, "4917612345678").unwrap(),
+            short_message: OctetString::new(Bytes::from_static(b"hello")).unwrap(),
+            ..SubmitSm::default()
+        }
+    }
+
+    #[test]
+    fn keeps_no_record_of_a_message_the_full_queue_refused() {
+        let gw = gateway(1);
+        let (now, unix) = (Instant::now(), 1_700_000_000);
+        gw.submit(AccountId(0), submit_sm(), Class::Transactional, now, unix)
+            .unwrap();
+        let refused = gw.submit(AccountId(0), submit_sm(), Class::Transactional, now, unix);
+        assert!(matches!(refused, Err(SubmitError::QueueFull)));
+        assert_eq!(gw.store().len(), 1);
+    }
+}

@@ -8,13 +8,19 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
-use smpp::pdu::DeliverSm;
+use smpp::pdu::{Body, DeliverSm, Pdu, SubmitSm};
+use smpp::SequenceNumber;
 use tokio::sync::Notify;
 
 use crate::message::{AccountId, CarrierId, Class, MessageId};
 use crate::queue::{PriorityQueue, QueueFull, QueueLimits, Queued};
 
 /// A message waiting for a carrier.
+///
+/// The submit_sm is kept encoded, in one allocation of exactly its size, rather than as a parsed [`SubmitSm`]: a
+/// parsed one is 240 octets of fields whose `Bytes` point into the client connection's read buffer, so every queued
+/// message kept a whole 16 KiB read chunk alive. Queued by the million when a carrier is down, that is most of the
+/// gateway's memory. It is decoded again (no copy: the fields point into the one allocation) when a session sends it.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Sluice's id.
@@ -25,12 +31,48 @@ pub struct Outgoing {
     pub class: Class,
     /// Not sent after this.
     pub expires_at: Instant,
-    /// The submit_sm to send, addresses normalised, asking the carrier for a receipt.
-    pub submit: smpp::pdu::SubmitSm,
     /// Carriers that may take it, in the order to try them.
     pub candidates: std::sync::Arc<[CarrierId]>,
     /// When the client's submit was accepted.
     pub accepted: Instant,
+    /// The submit_sm to send (addresses normalised, asking the carrier for a receipt), encoded as a whole PDU.
+    frame: Bytes,
+}
+
+impl Outgoing {
+    /// A message to queue; `submit` is encoded into a buffer of its own.
+    pub fn new(
+        id: MessageId,
+        account: AccountId,
+        class: Class,
+        expires_at: Instant,
+        candidates: std::sync::Arc<[CarrierId]>,
+        accepted: Instant,
+        submit: SubmitSm,
+    ) -> Outgoing {
+        let frame = Pdu::new(SequenceNumber(0), Body::SubmitSm(submit)).to_bytes();
+        Outgoing {
+            id,
+            account,
+            class,
+            expires_at,
+            candidates,
+            accepted,
+            frame,
+        }
+    }
+
+    /// The submit_sm to send.
+    pub fn submit(&self) -> SubmitSm {
+        match Pdu::decode(self.frame.clone()) {
+            Ok(Pdu {
+                body: Body::SubmitSm(sm),
+                ..
+            }) => sm,
+            // The frame was encoded from a valid SubmitSm by `new`, and decode accepts everything encode writes.
+            other => unreachable!("a queued submit_sm did not decode: {other:?}"),
+        }
+    }
 }
 
 impl Queued for Outgoing {
@@ -41,10 +83,7 @@ impl Queued for Outgoing {
         self.expires_at
     }
     fn size(&self) -> usize {
-        // The struct plus the octets it holds; Bytes slices of one frame are counted by what they show.
-        std::mem::size_of::<Outgoing>()
-            + self.submit.short_message.len()
-            + self.submit.tlvs.encoded_len()
+        std::mem::size_of::<Outgoing>() + self.frame.len()
     }
 }
 
@@ -245,4 +284,43 @@ impl AccountOutbox {
 /// An MO or receipt text as octets, for building `deliver_sm`.
 pub fn octets(text: &str) -> Bytes {
     Bytes::copy_from_slice(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use bytes::Bytes;
+    use smpp::pdu::SubmitSm;
+    use smpp::types::{Address, Npi, OctetString, Ton};
+
+    use super::Outgoing;
+    use crate::message::{AccountId, CarrierId, Class, MessageId};
+
+    #[test]
+    fn a_queued_message_gives_back_the_submit_it_was_made_from() {
+        let sm = SubmitSm {
+            source_addr: Address::new(Ton::ALPHANUMERIC, Npi::UNKNOWN, "ACME").unwrap(),
+            dest_addr: Address::new(Ton::INTERNATIONAL, Npi::ISDN, "4917612345678").unwrap(),
+            short_message: OctetString::new(Bytes::from_static(b"hello")).unwrap(),
+            ..SubmitSm::default()
+        };
+        let now = Instant::now();
+        let m = Outgoing::new(
+            MessageId(1),
+            AccountId(0),
+            Class::Otp,
+            now,
+            vec![CarrierId(0)].into(),
+            now,
+            sm.clone(),
+        );
+        assert_eq!(m.submit(), sm);
+    }
+
+    #[test]
+    fn a_queued_message_is_small() {
+        // A million of them are queued when a carrier is down (the 300 MiB memory target of issue #5).
+        assert!(std::mem::size_of::<Outgoing>() <= 96);
+    }
 }

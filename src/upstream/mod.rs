@@ -334,7 +334,7 @@ fn send_from_queue(
         let Some(msg) = queue.pop(now, expired) else {
             break;
         };
-        let body = Body::SubmitSm(msg.submit.clone());
+        let body = Body::SubmitSm(msg.submit());
         if let Err(e) = session.send_request(body, Some(msg.clone()), now) {
             tracing::debug!(carrier = %settings.name, error = %e, "could not send; message back to the queue");
             queue.requeue(vec![msg]);
