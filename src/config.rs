@@ -149,6 +149,10 @@ pub struct QueueConfig {
     /// Most message bytes queued per carrier.
     #[serde(default = "default_max_bytes")]
     pub max_bytes: usize,
+    /// Share of the bounds kept free of each lower class, per step down from OTP: with 0.05, transactional may fill
+    /// 95 %, notification 90 % and marketing 85 % of them, and only OTPs the rest.
+    #[serde(default = "default_headroom")]
+    pub headroom: Spanned<f64>,
 }
 
 impl Default for QueueConfig {
@@ -156,6 +160,7 @@ impl Default for QueueConfig {
         QueueConfig {
             max_messages: default_max_messages(),
             max_bytes: default_max_bytes(),
+            headroom: default_headroom(),
         }
     }
 }
@@ -519,6 +524,9 @@ fn default_backlog() -> usize {
 fn default_max_messages() -> usize {
     1_000_000
 }
+fn default_headroom() -> Spanned<f64> {
+    Spanned::new(0..0, 0.05)
+}
 fn default_max_bytes() -> usize {
     256 * 1024 * 1024
 }
@@ -683,6 +691,14 @@ impl Config {
             }
         };
         let f = &self.file;
+        let headroom = *f.queue.headroom.get_ref();
+        if !(0.0..=0.25).contains(&headroom) {
+            return Err(err(
+                f.queue.headroom.span(),
+                "queue.headroom".into(),
+                "must be between 0.0 and 0.25 (marketing may then fill 100 % down to 25 % of the queue)".into(),
+            ));
+        }
         let mut names = HashSet::new();
         for (i, a) in f.accounts.iter().enumerate() {
             if !names.insert(a.system_id.get_ref().clone()) {

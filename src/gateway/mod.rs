@@ -180,6 +180,10 @@ impl Gateway {
             max_bytes: f.queue.max_bytes,
             min_share_permille: Class::ALL
                 .map(|c| (f.classes.get(c).min_share * 1000.0).round() as u32),
+            fill_permille: Class::ALL.map(|c| {
+                let step = (f.queue.headroom.get_ref() * 1000.0).round() as u32;
+                1000u32.saturating_sub(step * c.index() as u32)
+            }),
         };
         let carriers: Vec<Carrier> = f
             .carriers

@@ -32,6 +32,9 @@ pub struct QueueLimits {
     pub max_bytes: usize,
     /// Per class, in [`Class::ALL`] order: the least share of sends (thousandths) it gets while it waits.
     pub min_share_permille: [u32; 4],
+    /// Per class, in [`Class::ALL`] order: the share of both bounds (thousandths) the class may fill. Lower classes stop
+    /// short of the bounds, so a marketing flood that fills its part still leaves room for OTPs.
+    pub fill_permille: [u32; 4],
 }
 
 impl Default for QueueLimits {
@@ -40,6 +43,7 @@ impl Default for QueueLimits {
             max_messages: 1_000_000,
             max_bytes: 512 * 1024 * 1024,
             min_share_permille: [0, 200, 100, 50],
+            fill_permille: [1000, 950, 900, 850],
         }
     }
 }
@@ -88,14 +92,20 @@ impl<T: Queued> PriorityQueue<T> {
         self.bytes
     }
 
-    /// True when one more message of `size` bytes would not fit.
-    pub fn is_full_for(&self, size: usize) -> bool {
-        self.len() >= self.limits.max_messages || self.bytes + size > self.limits.max_bytes
+    /// True when one more message of `class` and `size` bytes would not fit: the queue, counting every class, is at the
+    /// part of its bounds that `class` may fill.
+    pub fn is_full_for(&self, class: Class, size: usize) -> bool {
+        let part = |bound: usize| {
+            let permille = u64::from(self.limits.fill_permille[class.index()].min(1000));
+            (bound as u64 * permille).div_ceil(1000) as usize
+        };
+        self.len() >= part(self.limits.max_messages)
+            || self.bytes + size > part(self.limits.max_bytes)
     }
 
-    /// Queues a new message at the back of its class, or hands it back when the queue is at a bound.
+    /// Queues a new message at the back of its class, or hands it back when the queue is at its class's part of a bound.
     pub fn try_push(&mut self, item: T) -> Result<(), QueueFull<T>> {
-        if self.is_full_for(item.size()) {
+        if self.is_full_for(item.class(), item.size()) {
             return Err(QueueFull(item));
         }
         self.bytes += item.size();
@@ -315,6 +325,32 @@ mod tests {
         q.try_push(item(1, Class::Otp, t0)).unwrap();
         let QueueFull(back) = q.try_push(item(2, Class::Otp, t0)).unwrap_err();
         assert_eq!(back.id, 2);
+    }
+
+    #[test]
+    fn marketing_filling_its_part_leaves_room_for_otps() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits {
+            max_messages: 100,
+            ..QueueLimits::default()
+        });
+        let mut marketing = 0;
+        while q.try_push(item(marketing, Class::Marketing, t0)).is_ok() {
+            marketing += 1;
+        }
+        assert_eq!(marketing, 85);
+        assert!(q.try_push(item(1000, Class::Notification, t0)).is_ok());
+        for i in 0..9 {
+            q.try_push(item(2000 + i, Class::Transactional, t0))
+                .unwrap();
+        }
+        // Transactional stops at 95; the last 5 places are the OTPs'.
+        assert!(q.try_push(item(3000, Class::Transactional, t0)).is_err());
+        for i in 0..5 {
+            q.try_push(item(4000 + i, Class::Otp, t0)).unwrap();
+        }
+        assert!(q.try_push(item(5000, Class::Otp, t0)).is_err());
+        assert_eq!(q.len(), 100);
     }
 
     #[test]
