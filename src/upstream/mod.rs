@@ -125,6 +125,12 @@ async fn keep_bound(
             r = tokio::time::timeout(settings.session.response_timeout, TcpStream::connect(settings.addr)) => r,
         };
         match connected {
+            // Connecting to a port nobody listens on, in the ephemeral range, can pick that very port as the source:
+            // TCP's simultaneous open then connects the socket to itself (it would bind to itself, and hold the port
+            // the carrier needs). Treat it as a refused connection.
+            Ok(Ok(stream)) if stream.local_addr().ok() == stream.peer_addr().ok() => {
+                tracing::warn!(carrier = %settings.name, index, "connected to itself (nothing listens); retrying")
+            }
             Ok(Ok(stream)) => {
                 let was_bound = session(&gw, &settings, index, stream, shutdown.clone()).await;
                 if was_bound {
