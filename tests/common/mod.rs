@@ -334,13 +334,17 @@ impl Smsc {
                     return;
                 }
                 notified.await;
+                // Events come in bursts of thousands; let a burst gather before checking again, so a check that looks
+                // at every event does not run once per event (and hold the lock the reader needs meanwhile).
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
         if tokio::time::timeout(EVENT_TIMEOUT, wait).await.is_err() {
+            let events = self.events.0.lock().unwrap();
             panic!(
                 "timed out waiting for {what}; smsc.js printed {} events, the last: {:?}",
-                self.events.0.lock().unwrap().len(),
-                self.events.0.lock().unwrap().last()
+                events.len(),
+                events.last()
             );
         }
     }
