@@ -78,6 +78,13 @@ pub struct ServerConfig {
     /// Receipts and MO kept per account while none of its receivers is bound.
     #[serde(default = "default_backlog")]
     pub receipt_backlog: usize,
+    /// How long a message's record stays queryable (query_sm, HTTP GET) after its final state.
+    #[serde(default = "default_retention", with = "humantime_serde")]
+    pub record_retention: Duration,
+    /// Most final records kept; beyond it the oldest are forgotten before their retention is over, so memory stays
+    /// bounded at any message rate.
+    #[serde(default = "default_max_final_records")]
+    pub max_final_records: usize,
     /// Where the HTTP API listens (not started when absent).
     #[serde(default)]
     pub http_listen: Option<SocketAddr>,
@@ -517,6 +524,12 @@ fn default_inactivity() -> Duration {
 }
 fn default_max_pdu() -> usize {
     smpp::DEFAULT_MAX_PDU_LEN
+}
+fn default_retention() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_max_final_records() -> usize {
+    1_000_000
 }
 fn default_backlog() -> usize {
     100_000

@@ -159,6 +159,8 @@ pub struct Gateway {
     notices: Notices,
     /// How long final records stay queryable.
     pub retention: Duration,
+    /// Most final records kept.
+    pub max_final_records: usize,
 }
 
 impl Gateway {
@@ -276,7 +278,8 @@ impl Gateway {
             correlator: Correlator::new(100_000),
             ids: MessageIds::new(start_unix),
             sticky: DashMap::new(),
-            retention: Duration::from_secs(3600),
+            retention: f.server.record_retention,
+            max_final_records: f.server.max_final_records,
         }
     }
 
@@ -839,7 +842,8 @@ impl Gateway {
         {
             metrics::counter!(m::RECEIPTS_UNMATCHED, "carrier" => "unknown").increment(1);
         }
-        self.store.expire(now, self.retention);
+        self.store
+            .expire(now, self.retention, self.max_final_records);
         self.sticky
             .retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(3600));
     }

@@ -143,12 +143,13 @@ impl MessageStore {
     /// Forgets messages that reached a final state more than `retention` ago. Visits only those: at tens of thousands
     /// of messages a second the store holds millions of records, and scanning them all twice a second was the
     /// gateway's largest single cost.
-    pub fn expire(&self, now: Instant, retention: Duration) {
+    /// Beyond `max_final` final records, the oldest go early.
+    pub fn expire(&self, now: Instant, retention: Duration, max_final: usize) {
         let mut due = Vec::new();
         {
             let mut finished = self.lock_finished();
             while let Some(&(at, id)) = finished.front() {
-                if now.saturating_duration_since(at) < retention {
+                if now.saturating_duration_since(at) < retention && finished.len() <= max_final {
                     break;
                 }
                 finished.pop_front();
@@ -156,10 +157,8 @@ impl MessageStore {
             }
         }
         for id in due {
-            self.records.remove_if(&id, |_, r| {
-                r.finished
-                    .is_some_and(|f| now.saturating_duration_since(f) >= retention)
-            });
+            // Only a record that is still final goes (one entry per finish; records are never un-finished).
+            self.records.remove_if(&id, |_, r| r.finished.is_some());
         }
     }
 
@@ -215,12 +214,33 @@ mod tests {
             0,
             t0 + Duration::from_secs(30),
         );
-        store.expire(t0 + Duration::from_secs(61), retention);
+        store.expire(t0 + Duration::from_secs(61), retention, usize::MAX);
         assert!(store.get(MessageId(0)).is_none());
         assert!(store.get(MessageId(1)).is_some(), "final for only 31 s");
         assert!(store.get(MessageId(2)).is_some(), "never final");
-        store.expire(t0 + Duration::from_secs(91), retention);
+        store.expire(t0 + Duration::from_secs(91), retention, usize::MAX);
         assert!(store.get(MessageId(1)).is_none());
         assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn beyond_the_bound_the_oldest_final_records_go_early() {
+        let store = MessageStore::default();
+        let t0 = Instant::now();
+        for i in 0..5 {
+            store.insert(MessageId(i), record(t0));
+        }
+        for i in 0..4 {
+            store.finish(MessageId(i), MessageState::Delivered, 0, 0, t0);
+        }
+        store.expire(t0, Duration::from_secs(3600), 2);
+        let kept: Vec<u64> = (0..5)
+            .filter(|&i| store.get(MessageId(i)).is_some())
+            .collect();
+        assert_eq!(
+            kept,
+            vec![2, 3, 4],
+            "the two newest final records and the queued one"
+        );
     }
 }
