@@ -346,6 +346,9 @@ pub struct CarrierConfig {
     /// Sessions (connections) kept bound.
     #[serde(default = "default_sessions")]
     pub sessions: usize,
+    /// Of those, sessions that send only OTPs: an OTP then never waits behind the marketing already in a window.
+    #[serde(default)]
+    pub otp_sessions: usize,
     /// Unacknowledged submit_sm per session.
     #[serde(default = "default_carrier_window")]
     pub window: usize,
@@ -809,6 +812,16 @@ impl Config {
                     "duplicate carrier name".into(),
                 ));
             }
+            if c.otp_sessions >= c.sessions {
+                return Err(err(
+                    c.name.span(),
+                    format!("carrier[{i}].otp_sessions"),
+                    format!(
+                        "must be fewer than sessions ({}): the other classes need at least one session",
+                        c.sessions
+                    ),
+                ));
+            }
             if c.simulator && f.simulator.as_ref().is_none_or(|s| !s.enabled) {
                 return Err(err(
                     c.name.span(),
@@ -969,6 +982,29 @@ carriers = [{{ carrier = "sim" }}]
         assert_eq!(e.field, "route[0].carriers[0].carrier");
         assert_eq!(e.line, 19);
         assert!(e.message.contains("nope"));
+    }
+
+    #[test]
+    fn otp_sessions_must_leave_a_session_for_the_other_classes() {
+        let text = minimal().replace("password = \"pw\"", "password = \"pw\"\notp_sessions = 1");
+        let e = parse(&text).unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (11, "carrier[0].otp_sessions"),
+            "{e}"
+        );
+        let text = minimal().replace(
+            "password = \"pw\"",
+            "password = \"pw\"\nsessions = 2\notp_sessions = 1",
+        );
+        assert_eq!(parse(&text).unwrap().file.carriers[0].otp_sessions, 1);
+    }
+
+    #[test]
+    fn a_queue_headroom_out_of_range_is_refused_at_its_line() {
+        let text = minimal() + "\n[queue]\nheadroom = 0.5\n";
+        let e = parse(&text).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (22, "queue.headroom"), "{e}");
     }
 
     #[test]

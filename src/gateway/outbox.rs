@@ -92,6 +92,9 @@ impl Queued for Outgoing {
 pub struct CarrierQueue {
     queue: Mutex<PriorityQueue<Outgoing>>,
     notify: Notify,
+    /// Wakes the sessions reserved for OTPs, which `notify` must not (they would take its permit and leave the
+    /// message to no one).
+    notify_otp: Notify,
     bound: AtomicUsize,
 }
 
@@ -101,6 +104,7 @@ impl CarrierQueue {
         CarrierQueue {
             queue: Mutex::new(PriorityQueue::new(limits)),
             notify: Notify::new(),
+            notify_otp: Notify::new(),
             bound: AtomicUsize::new(0),
         }
     }
@@ -113,9 +117,13 @@ impl CarrierQueue {
 
     /// Queues a new message, or hands it back when the queue is full.
     pub fn try_push(&self, m: Outgoing) -> Result<(), Box<Outgoing>> {
+        let otp = m.class == Class::Otp;
         self.lock()
             .try_push(m)
             .map_err(|QueueFull(m)| Box::new(m))?;
+        if otp {
+            self.notify_otp.notify_one();
+        }
         self.notify.notify_one();
         Ok(())
     }
@@ -126,11 +134,15 @@ impl CarrierQueue {
             return;
         }
         ms.sort_by_key(|m| std::cmp::Reverse(m.id));
+        let otp = ms.iter().any(|m| m.class == Class::Otp);
         let mut q = self.lock();
         for m in ms {
             q.push_front(m);
         }
         drop(q);
+        if otp {
+            self.notify_otp.notify_one();
+        }
         self.notify.notify_one();
     }
 
@@ -147,6 +159,25 @@ impl CarrierQueue {
     /// Waits until a message may be there.
     pub async fn ready(&self) {
         self.notify.notified().await
+    }
+
+    /// The next OTP, if any (for a session reserved for OTPs); expired ones met on the way go to `expired`.
+    pub fn pop_otp(&self, now: Instant, expired: &mut Vec<Outgoing>) -> Option<Outgoing> {
+        let m = self.lock().pop_class(Class::Otp, now, expired);
+        if m.is_some() {
+            self.notify_otp.notify_one();
+        }
+        m
+    }
+
+    /// True when an OTP is queued.
+    pub fn has_otp(&self) -> bool {
+        self.lock().len_of(Class::Otp) > 0
+    }
+
+    /// Waits until an OTP may be there.
+    pub async fn otp_ready(&self) {
+        self.notify_otp.notified().await
     }
 
     /// Takes every expired message out.

@@ -134,6 +134,19 @@ impl<T: Queued> PriorityQueue<T> {
         }
     }
 
+    /// The next message of one class only (for a session reserved for OTPs); expired ones go to `expired`.
+    pub fn pop_class(&mut self, class: Class, now: Instant, expired: &mut Vec<T>) -> Option<T> {
+        while let Some(item) = self.classes[class.index()].pop_front() {
+            self.bytes -= item.size();
+            if item.expires_at() <= now {
+                expired.push(item);
+                continue;
+            }
+            return Some(item);
+        }
+        None
+    }
+
     /// Chooses the class served next. Every non-empty class below the highest non-empty one earns its share on each pick;
     /// one that has earned a whole pick is served (the highest such first) and spends it; otherwise the highest is served.
     fn pick(&mut self) -> Option<usize> {
@@ -351,6 +364,33 @@ mod tests {
         }
         assert!(q.try_push(item(5000, Class::Otp, t0)).is_err());
         assert_eq!(q.len(), 100);
+    }
+
+    #[test]
+    fn pop_class_takes_only_that_class_and_skips_the_expired() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        q.try_push(item(1, Class::Marketing, t0)).unwrap();
+        q.try_push(Item {
+            id: 2,
+            class: Class::Otp,
+            expires_at: t0,
+        })
+        .unwrap();
+        q.try_push(item(3, Class::Otp, t0)).unwrap();
+        let mut expired = Vec::new();
+        assert_eq!(
+            q.pop_class(Class::Otp, t0, &mut expired).map(|i| i.id),
+            Some(3)
+        );
+        assert_eq!(expired.iter().map(|i| i.id).collect::<Vec<_>>(), vec![2]);
+        assert!(q.pop_class(Class::Otp, t0, &mut expired).is_none());
+        assert_eq!(
+            q.len(),
+            1,
+            "the marketing message stays for the other sessions"
+        );
+        assert_eq!(q.bytes(), 100);
     }
 
     #[test]

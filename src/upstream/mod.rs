@@ -38,6 +38,8 @@ pub struct CarrierSettings {
     pub bind_type: BindType,
     /// Sessions to keep bound.
     pub sessions: usize,
+    /// The first `otp_sessions` sessions send only OTPs.
+    pub otp_sessions: usize,
     /// Session timers and window.
     pub session: smpp::session::Config,
     /// Rate across sessions.
@@ -76,6 +78,7 @@ impl CarrierSettings {
             bind,
             bind_type,
             sessions: c.sessions,
+            otp_sessions: c.otp_sessions,
             session: smpp::session::Config {
                 role: smpp::session::Role::Esme,
                 window: c.window,
@@ -186,6 +189,7 @@ async fn session(
     // One handle for the session's life: setting it is then a store, not a registry lookup per loop.
     let window_in_use = metrics::gauge!(m::CARRIER_WINDOW_IN_USE, "carrier" => settings.name.clone(), "session" => index.to_string());
     let mut expired = Vec::new();
+    let otp_only = index < settings.otp_sessions;
     loop {
         if conn.flush().await.is_err() || conn.session.wants_close() {
             break;
@@ -205,6 +209,7 @@ async fn session(
                 settings,
                 session_rate.as_ref(),
                 &mut conn.session,
+                otp_only,
                 &mut expired,
                 now,
             );
@@ -249,7 +254,8 @@ async fn session(
                 let (now, _) = conn::now();
                 conn.session.handle_timeout(now);
             }
-            _ = queue.ready(), if wait_for_queue => {}
+            _ = queue.ready(), if wait_for_queue && !otp_only => {}
+            _ = queue.otp_ready(), if wait_for_queue && otp_only => {}
         }
         let (now, now_unix) = conn::now();
         while let Some(event) = conn.session.poll_event() {
@@ -327,17 +333,30 @@ fn send_from_queue(
     settings: &CarrierSettings,
     session_rate: Option<&Throttle>,
     session: &mut Session<Option<Outgoing>>,
+    otp_only: bool,
     expired: &mut Vec<Outgoing>,
     now: Instant,
 ) -> Option<Instant> {
     let queue = &gw.carrier(settings.id).queue;
-    while session.window_available() > 0 && !queue.is_empty() {
+    let has_work = || {
+        if otp_only {
+            queue.has_otp()
+        } else {
+            !queue.is_empty()
+        }
+    };
+    while session.window_available() > 0 && has_work() {
         for limit in [settings.rate.as_ref(), session_rate].into_iter().flatten() {
             if let Err(wait) = limit.try_acquire() {
                 return Some(now + wait);
             }
         }
-        let Some(msg) = queue.pop(now, expired) else {
+        let next = if otp_only {
+            queue.pop_otp(now, expired)
+        } else {
+            queue.pop(now, expired)
+        };
+        let Some(msg) = next else {
             break;
         };
         let body = Body::SubmitSm(msg.submit());
