@@ -287,13 +287,7 @@ async fn otp_overtakes_ten_thousand_queued_marketing_messages() {
 
     // 10,000 marketing messages (service_type MKT, by the config's class rule), no receipts wanted.
     let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
-    let marketing: Vec<_> = (0..MARKETING)
-        .map(|i| {
-            let mut sm = submit(&format!("Sale {i}"), "MKT");
-            sm.registered_delivery = smpp::types::RegisteredDelivery(0);
-            sm
-        })
-        .collect();
+    let marketing = flood(MARKETING, "Sale", "MKT");
     let statuses = esme.submit_all(marketing).await;
     assert!(statuses.iter().all(|s| s.is_ok()), "all marketing accepted");
     drop(esme);
@@ -505,14 +499,7 @@ async fn smsc_js_killed_mid_flood_and_restarted_gets_every_message() {
 
     // The flood is queued while the carrier is down, so it is still being drained when the carrier dies.
     let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
-    let flood: Vec<_> = (0..COUNT)
-        .map(|i| {
-            let mut sm = submit(&format!("flood {i}"), "");
-            sm.registered_delivery = smpp::types::RegisteredDelivery(0);
-            sm
-        })
-        .collect();
-    let statuses = esme.submit_all(flood).await;
+    let statuses = esme.submit_all(flood(COUNT, "flood", "")).await;
     assert!(statuses.iter().all(|s| s.is_ok()), "all accepted");
     drop(esme);
 
@@ -647,13 +634,7 @@ async fn otp_submitted_while_marketing_drains_overtakes_all_but_a_window() {
     let queue = &gw.gateway.carrier(sluice::message::CarrierId(0)).queue;
 
     let mut esme = RawEsme::bind_demo(gw.smpp_addr).await;
-    let marketing: Vec<_> = (0..MARKETING)
-        .map(|i| {
-            let mut sm = submit(&format!("Sale {i}"), "MKT");
-            sm.registered_delivery = smpp::types::RegisteredDelivery(0);
-            sm
-        })
-        .collect();
+    let marketing = flood(MARKETING, "Sale", "MKT");
     let statuses = esme.submit_all(marketing).await;
     assert!(statuses.iter().all(|s| s.is_ok()), "all marketing accepted");
 

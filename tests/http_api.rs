@@ -235,13 +235,7 @@ async fn over_the_account_rate_is_a_429_with_retry_after() {
         post(&gw, "/v1/messages", &body).await.0,
         StatusCode::ACCEPTED
     );
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v1/messages", api(&gw)))
-        .bearer_auth(KEY)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_response(&gw, "/v1/messages", &body).await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.headers()["retry-after"], "1");
     let e: serde_json::Value = resp.json().await.unwrap();
@@ -577,13 +571,7 @@ async fn a_full_carrier_queue_is_a_503_with_retry_after() {
         post(&gw, "/v1/messages", &body).await.0,
         StatusCode::ACCEPTED
     );
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v1/messages", api(&gw)))
-        .bearer_auth(KEY)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = post_response(&gw, "/v1/messages", &body).await;
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(resp.headers()["retry-after"], "1");
     let e: serde_json::Value = resp.json().await.unwrap();

@@ -509,6 +509,16 @@ impl RawEsme {
     }
 }
 
+/// `count` submits like [`submit`] with texts "`prefix` 0", "`prefix` 1", …, asking for no receipt: a flood.
+pub fn flood(count: usize, prefix: &str, service_type: &str) -> Vec<SubmitSm> {
+    (0..count)
+        .map(|i| SubmitSm {
+            registered_delivery: smpp::types::RegisteredDelivery::NONE,
+            ..submit(&format!("{prefix} {i}"), service_type)
+        })
+        .collect()
+}
+
 /// A GSM text submit_sm from ACME to a German mobile number asking for a receipt.
 pub fn submit(text: &str, service_type: &str) -> SubmitSm {
     SubmitSm {

@@ -234,16 +234,21 @@ async fn record(
     status
 }
 
-/// POSTs JSON to the API with the test key.
-pub async fn post(running: &Running, path: &str, body: &str) -> (StatusCode, serde_json::Value) {
-    let resp = reqwest::Client::new()
+/// POSTs JSON to a path of the API with the test key; the whole response, for tests that read its headers.
+pub async fn post_response(running: &Running, path: &str, body: &str) -> reqwest::Response {
+    reqwest::Client::new()
         .post(format!("{}{path}", api(running)))
         .bearer_auth(KEY)
         .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .await
-        .expect("the API answers");
+        .expect("the API answers")
+}
+
+/// POSTs JSON to the API with the test key.
+pub async fn post(running: &Running, path: &str, body: &str) -> (StatusCode, serde_json::Value) {
+    let resp = post_response(running, path, body).await;
     let status = resp.status();
     let text = resp.text().await.unwrap();
     (
