@@ -149,6 +149,9 @@ pub async fn start(config: &Config) -> io::Result<Running> {
                 _ = tick.tick() => {
                     let (now, now_unix) = crate::conn::now();
                     gw.sweep(now, now_unix);
+                    while gw.expire_records(now, 4096) {
+                        tokio::task::yield_now().await;
+                    }
                 }
             }
         }

