@@ -20,6 +20,7 @@ pub mod http;
 pub mod load;
 pub mod message;
 pub mod metrics;
+pub mod probe;
 pub mod queue;
 pub mod routing;
 pub mod server;

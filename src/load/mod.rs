@@ -208,6 +208,8 @@ struct BindPlan {
     addr: SocketAddr,
     login: Arc<Login>,
     stream: u8,
+    /// Stamp submits with their send time ([`crate::probe`]).
+    probe: bool,
     messages: Arc<Messages>,
     destinations: Arc<Vec<Address<21>>>,
     window: usize,
@@ -341,7 +343,13 @@ async fn drive(
                     plan.messages
                         .next(&plan.destinations[dest_index], reference, &mut batch);
                 }
-                let sm = batch.pop().expect("filled above");
+                let mut sm = batch.pop().expect("filled above");
+                if plan.probe {
+                    let stamp = crate::probe::stamp(plan.stream, std::time::SystemTime::now());
+                    sm.tlvs
+                        .set(crate::probe::SENT_AT, stamp)
+                        .expect("9 octets fit a TLV");
+                }
                 if c.session
                     .send_request(Body::SubmitSm(sm), Some(now), now)
                     .is_err()
@@ -494,6 +502,7 @@ pub async fn run(
                 addr,
                 login: login.clone(),
                 stream: i as u8,
+                probe: s.probe,
                 messages: messages.clone(),
                 destinations: destinations.clone(),
                 window: s.window,
@@ -672,6 +681,9 @@ pub async fn run_in_process(
         .push(("gateway_queued_at_end".into(), queued.into()));
     if let Some(sim) = &running.simulator {
         let st = &sim.stats;
+        for (stream, arrivals) in report.streams.iter_mut().zip(st.arrivals()) {
+            stream.latency.submit_to_carrier.merge(&arrivals);
+        }
         for (k, v) in [
             ("simulator_accepted", &st.accepted),
             ("simulator_refused", &st.refused),

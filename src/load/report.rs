@@ -87,6 +87,8 @@ pub struct StreamLatency {
     pub submit_to_resp: Latency,
     /// Our submit_sm written → the receipt deliver_sm for it read.
     pub submit_to_receipt: Latency,
+    /// Our submit_sm written → read by the carrier (the built-in simulator, for streams with `probe = true`).
+    pub submit_to_carrier: Latency,
 }
 
 impl StreamLatency {
@@ -94,6 +96,7 @@ impl StreamLatency {
     pub fn merge(&mut self, other: &StreamLatency) {
         self.submit_to_resp.merge(&other.submit_to_resp);
         self.submit_to_receipt.merge(&other.submit_to_receipt);
+        self.submit_to_carrier.merge(&other.submit_to_carrier);
     }
 }
 
@@ -165,7 +168,7 @@ impl Report {
             .streams
             .iter()
             .map(|s| {
-                json!({
+                let mut v = json!({
                     "name": s.name,
                     "class": s.class,
                     "submitted": s.submitted,
@@ -178,7 +181,11 @@ impl Report {
                     "receipts_per_s": per_sec(s.receipts, self.total),
                     "submit_to_resp": s.latency.submit_to_resp.to_json(),
                     "submit_to_receipt": s.latency.submit_to_receipt.to_json(),
-                })
+                });
+                if s.latency.submit_to_carrier.count() > 0 {
+                    v["submit_to_carrier"] = s.latency.submit_to_carrier.to_json();
+                }
+                v
             })
             .collect();
         let gateway: Vec<Value> = self
@@ -258,6 +265,13 @@ impl Report {
                 "  submit -> receipt          {}",
                 s.latency.submit_to_receipt.to_text()
             );
+            if s.latency.submit_to_carrier.count() > 0 {
+                let _ = writeln!(
+                    out,
+                    "  submit -> carrier (read)   {}",
+                    s.latency.submit_to_carrier.to_text()
+                );
+            }
         }
         if !self.gateway.is_empty() {
             let _ = writeln!(out, "\ngateway-side, from its own histograms (accepted = submit_sm decoded by the gateway):");

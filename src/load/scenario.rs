@@ -164,6 +164,10 @@ pub struct Stream {
     /// The share of each message kind; every segment of a long message is one submit.
     #[serde(default)]
     pub mix: Mix,
+    /// Stamp each submit with its send time (a vendor TLV, see [`crate::probe`]), so the built-in simulator can report
+    /// submit → carrier for this stream. Adds 13 octets to each submit_sm.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 fn one() -> usize {

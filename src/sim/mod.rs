@@ -8,7 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use rand::Rng;
@@ -23,6 +23,8 @@ use tokio::task::JoinSet;
 
 use crate::config::SimBehaviour;
 use crate::conn::{self, Conn};
+use crate::load::report::Latency;
+use crate::probe;
 use crate::routing::throttle::Throttle;
 use crate::shutdown::Shutdown;
 
@@ -38,6 +40,27 @@ pub struct SimStats {
     pub receipts: AtomicU64,
     /// Connections dropped on purpose.
     pub disconnects: AtomicU64,
+    /// Per load stream: submit (its [`probe`] stamp) → read here, for submits that carry a stamp.
+    arrivals: Mutex<Vec<Latency>>,
+}
+
+impl SimStats {
+    fn record_arrival(&self, stream: u8, micros: u64) {
+        let mut a = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        let i = usize::from(stream);
+        if a.len() <= i {
+            a.resize_with(i + 1, Latency::default);
+        }
+        a[i].record_micros(micros);
+    }
+
+    /// Submit → read by the simulator, per load stream index, from the stamps seen so far.
+    pub fn arrivals(&self) -> Vec<Latency> {
+        self.arrivals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// Most receipts kept for one `system_id` (one that binds as a transmitter only would otherwise pile them up); more
@@ -182,6 +205,11 @@ impl Simulator {
                             continue;
                         };
                         submits += 1;
+                        if let Some((stream, us)) =
+                            probe::elapsed_micros(&sm.tlvs, SystemTime::now())
+                        {
+                            self.stats.record_arrival(stream, us);
+                        }
                         if self
                             .behaviour
                             .disconnect_every
