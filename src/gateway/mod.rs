@@ -32,8 +32,8 @@ use crate::routing::senders::{SenderDecision, SenderError, SenderRegistry};
 use crate::routing::{Route, RouteCarrier, RouteTable};
 
 use accounts::Account;
-use outbox::{AccountOutbox, CarrierQueue, Inbound, Outgoing};
-use store::{MessageStore, Origin, Record};
+use outbox::{AccountOutbox, Candidates, CarrierQueue, Inbound, Outgoing};
+use store::{MessageStore, Origin, Record, UnixSecs};
 
 /// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
 #[derive(Debug, thiserror::Error)]
@@ -512,7 +512,7 @@ impl Gateway {
             npi: Npi::ISDN,
             addr: COctetString::try_from(dest.as_str()).expect("E.164 fits 21"),
         };
-        let candidates: Arc<[CarrierId]> = candidates.into();
+        let candidates = Candidates::new(&candidates);
         let replacement = match &decision {
             SenderDecision::Replace(number) => Some(
                 Address::new(Ton::INTERNATIONAL, Npi::ISDN, number).map_err(|_| {
@@ -558,15 +558,14 @@ impl Gateway {
                     source: client_source,
                     dest: client_dest,
                     registered_delivery,
-                    submitted_at: now_unix,
+                    submitted_at: UnixSecs::new(now_unix),
                     sent_at: None,
                     done_at: None,
                     error: 0,
                     accepted: now,
-                    finished: None,
                 },
             );
-            let out = Outgoing::new(id, account, class, expires_at, candidates.clone(), now, sm);
+            let out = Outgoing::new(id, account, class, expires_at, candidates, sm);
             if self.carrier(first).queue.try_push(out).is_err() {
                 // None or all: take back the parts already queued. The client gets ESME_RMSGQFUL and never sees these
                 // ids, so no record of them is kept (one marked Rejected but never finished would be kept for ever).
@@ -594,20 +593,22 @@ impl Gateway {
         now: Instant,
         now_unix: i64,
     ) {
-        let elapsed = now.saturating_duration_since(m.accepted).as_secs_f64();
-        metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
         metrics::counter!(m::SENT, "account" => self.account(m.account).system_id.clone(), "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
-        let origin = self.store.update(m.id, |r| {
+        let updated = self.store.update(m.id, |r| {
             if !r.state.is_final() {
                 r.state = MessageState::Sent;
             }
             r.carrier = Some(carrier);
             r.carrier_message_id = Some(carrier_message_id.into());
-            r.sent_at = Some(now_unix);
-            r.origin
+            r.sent_at = Some(UnixSecs::new(now_unix));
+            (r.origin, r.accepted)
         });
+        if let Some((_, accepted)) = updated {
+            let elapsed = now.saturating_duration_since(accepted).as_secs_f64();
+            metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
+        }
         // Only a Kannel dlr-url with mask 8 wants this event.
-        let report_sent = matches!(origin, Some(Origin::Http { report_sent: true }));
+        let report_sent = matches!(updated, Some((Origin::Http { report_sent: true }, _)));
         if report_sent {
             self.notify(m.account, Notice::Sent(m.id));
         }
@@ -891,8 +892,8 @@ fn check_body(sm: &SubmitSm) -> Result<Option<u16>, SubmitError> {
 /// de-facto text (SMPP 3.4 Appendix B) and the receipted_message_id / message_state TLVs.
 pub fn client_receipt(id: MessageId, r: &Record) -> DeliverSm {
     let delivered = r.state == MessageState::Delivered;
-    let submit = smpp::time::format_receipt_date(r.submitted_at);
-    let done = smpp::time::format_receipt_date(r.done_at.unwrap_or(r.submitted_at));
+    let submit = smpp::time::format_receipt_date(r.submitted_at.get());
+    let done = smpp::time::format_receipt_date(r.done_at.unwrap_or(r.submitted_at).get());
     let text = format!(
         "id:{id} sub:001 dlvrd:{} submit date:{} done date:{} stat:{} err:{:03} text:",
         if delivered { "001" } else { "000" },

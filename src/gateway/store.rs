@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,24 @@ pub enum Origin {
     },
 }
 
-/// One message's record.
+/// A Unix time in whole seconds, in four octets (good until 2106): a record holds three, and a million records are kept.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct UnixSecs(NonZeroU32);
+
+impl UnixSecs {
+    /// The time `unix` seconds after 1970 (clamped to what four octets hold).
+    pub fn new(unix: i64) -> UnixSecs {
+        let secs = unix.clamp(1, i64::from(u32::MAX)) as u32;
+        UnixSecs(NonZeroU32::new(secs).unwrap_or(NonZeroU32::MIN))
+    }
+
+    /// Seconds since 1970.
+    pub fn get(self) -> i64 {
+        i64::from(self.0.get())
+    }
+}
+
+/// One message's record. Kept small (112 octets): a million are held while a carrier is down.
 #[derive(Clone, Debug)]
 pub struct Record {
     /// The submitting account.
@@ -43,18 +61,16 @@ pub struct Record {
     pub dest: Address<21>,
     /// The receipts the client asked for.
     pub registered_delivery: RegisteredDelivery,
-    /// Unix seconds when accepted.
-    pub submitted_at: i64,
-    /// Unix seconds when handed to the carrier.
-    pub sent_at: Option<i64>,
-    /// Unix seconds when it reached a final state.
-    pub done_at: Option<i64>,
+    /// When accepted.
+    pub submitted_at: UnixSecs,
+    /// When handed to the carrier.
+    pub sent_at: Option<UnixSecs>,
+    /// When it reached a final state.
+    pub done_at: Option<UnixSecs>,
     /// The carrier's or Sluice's error code for a failure (receipt `err:`).
     pub error: u16,
     /// Monotonic time of acceptance, for latency metrics.
     pub accepted: Instant,
-    /// Monotonic time of the final state, for retention.
-    pub finished: Option<Instant>,
 }
 
 /// Hashes message ids with one multiply. Sluice assigns the ids (a counter), so SipHash's resistance to chosen keys
@@ -145,8 +161,7 @@ impl MessageStore {
                 }
                 r.state = state;
                 r.error = error;
-                r.done_at = Some(now_unix);
-                r.finished = Some(now);
+                r.done_at = Some(UnixSecs::new(now_unix));
                 Some(r.clone())
             })
             .flatten()?;
@@ -184,7 +199,7 @@ impl MessageStore {
     fn forget(&self, due: Vec<MessageId>) {
         for id in due {
             // Only a record that is still final goes (one entry per finish; records are never un-finished).
-            self.records.remove_if(&id, |_, r| r.finished.is_some());
+            self.records.remove_if(&id, |_, r| r.state.is_final());
         }
     }
 
@@ -234,13 +249,17 @@ mod tests {
             source: a.clone(),
             dest: a,
             registered_delivery: RegisteredDelivery(1),
-            submitted_at: 0,
+            submitted_at: UnixSecs::new(0),
             sent_at: None,
             done_at: None,
             error: 0,
             accepted: now,
-            finished: None,
         }
+    }
+
+    #[test]
+    fn a_record_is_small() {
+        assert!(std::mem::size_of::<Record>() <= 112);
     }
 
     #[test]

@@ -180,20 +180,20 @@ impl HttpMessages {
                 .map(|r| r.error)
                 .find(|&e| e != 0)
                 .unwrap_or(0),
-            submitted_at: rfc3339(first.submitted_at),
+            submitted_at: rfc3339(first.submitted_at.get()),
             sent_at: records
                 .iter()
                 .filter_map(|r| r.sent_at)
                 .max()
                 .filter(|_| all_sent)
-                .map(rfc3339),
+                .map(|t| rfc3339(t.get())),
             done_at: records
                 .iter()
                 .map(|r| r.done_at)
                 .collect::<Option<Vec<_>>>()
                 .and_then(|d| d.into_iter().max())
                 .filter(|_| state.is_final())
-                .map(rfc3339),
+                .map(|t| rfc3339(t.get())),
         };
         Some((m, status))
     }
@@ -232,7 +232,7 @@ impl HttpMessages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::store::{Origin, Record};
+    use crate::gateway::store::{Origin, Record, UnixSecs};
     use smpp::types::{Address, RegisteredDelivery};
     use std::time::Instant;
 
@@ -262,12 +262,11 @@ password = "p"
             source: Address::default(),
             dest: Address::default(),
             registered_delivery: RegisteredDelivery::NONE,
-            submitted_at: 0,
+            submitted_at: UnixSecs::new(1),
             sent_at: None,
-            done_at: state.is_final().then_some(5),
+            done_at: state.is_final().then_some(UnixSecs::new(5)),
             error,
             accepted: Instant::now(),
-            finished: None,
         }
     }
 

@@ -90,6 +90,8 @@ pub struct GatewayOverrides {
     pub queue_max_messages: Option<usize>,
     /// Octets a carrier queue holds.
     pub queue_max_bytes: Option<usize>,
+    /// The queue's headroom for higher classes (`[queue] headroom`); 0 lets every class fill the whole queue.
+    pub queue_headroom: Option<f64>,
 }
 
 impl GatewayOverrides {
@@ -137,6 +139,9 @@ impl GatewayOverrides {
         }
         if let Some(n) = self.queue_max_bytes {
             f.queue.max_bytes = n;
+        }
+        if let Some(h) = self.queue_headroom {
+            f.queue.headroom = toml::Spanned::new(0..0, h);
         }
     }
 }

@@ -264,7 +264,7 @@ fn answer(
                 CommandStatus::ESME_ROK,
                 Body::QuerySmResp(QuerySmResp {
                     message_id: Some(message_id(id)),
-                    final_date: r.done_at.map(final_date).unwrap_or_default(),
+                    final_date: r.done_at.map(|t| final_date(t.get())).unwrap_or_default(),
                     message_state: smpp::pdu::MessageState(r.state.smpp_state()),
                     error_code: u8::try_from(r.error).unwrap_or(u8::MAX),
                 }),
