@@ -71,3 +71,46 @@ pub fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
         handle
     })
 }
+
+/// Handles of the metrics recorded for every message, kept by small keys (account, carrier and class indexes) so that
+/// recording one is a lookup and an atomic add. The `counter!` macro with labels builds the label strings, the key and
+/// a registry lookup on every call: five times per message, most of it allocation.
+#[derive(Debug)]
+pub struct PerMessage<K: std::hash::Hash + Eq> {
+    handles: dashmap::DashMap<K, metrics::Counter>,
+}
+
+impl<K: std::hash::Hash + Eq> Default for PerMessage<K> {
+    fn default() -> Self {
+        PerMessage {
+            handles: dashmap::DashMap::new(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq> PerMessage<K> {
+    /// Adds `n` to the counter for `key`, registering it with `make` the first time.
+    pub fn increment(&self, key: K, n: u64, make: impl FnOnce() -> metrics::Counter) {
+        if let Some(c) = self.handles.get(&key) {
+            c.increment(n);
+            return;
+        }
+        self.handles.entry(key).or_insert_with(make).increment(n);
+    }
+}
+
+/// One histogram handle per class, registered on first use.
+#[derive(Debug, Default)]
+pub struct PerClass([std::sync::OnceLock<metrics::Histogram>; 4]);
+
+impl PerClass {
+    /// Records `seconds` for `class`, registering the handle with `make` the first time.
+    pub fn record(
+        &self,
+        class: crate::message::Class,
+        seconds: f64,
+        make: impl FnOnce() -> metrics::Histogram,
+    ) {
+        self.0[class.index()].get_or_init(make).record(seconds);
+    }
+}

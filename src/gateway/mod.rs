@@ -160,6 +160,18 @@ pub struct Gateway {
     notices: Notices,
     /// Sweeps since start, to do the rarer chores every so many.
     sweeps: AtomicU64,
+    /// Metric handles recorded for every message.
+    hot: HotMetrics,
+}
+
+/// The metrics every message records, by account, carrier and class index.
+#[derive(Debug, Default)]
+struct HotMetrics {
+    accepted: m::PerMessage<(AccountId, Class)>,
+    sent: m::PerMessage<(AccountId, CarrierId, Class)>,
+    finished: m::PerMessage<(AccountId, Option<CarrierId>, Class, &'static str)>,
+    submit_to_carrier: m::PerClass,
+    submit_to_receipt: m::PerClass,
 }
 
 impl Gateway {
@@ -278,6 +290,7 @@ impl Gateway {
             ids: MessageIds::new(start_unix),
             sticky: DashMap::new(),
             sweeps: AtomicU64::new(0),
+            hot: HotMetrics::default(),
         }
     }
 
@@ -424,11 +437,12 @@ impl Gateway {
     ) -> Result<Vec<MessageId>, SubmitError> {
         let n = parts.len() as u64;
         let result = self.try_submit(account, parts, class, origin, now, now_unix, register);
-        let name = self.account(account).system_id.clone();
+        let name = || self.account(account).system_id.clone();
         match &result {
-            Ok(_) => metrics::counter!(m::ACCEPTED, "account" => name, "class" => class.as_str())
-                .increment(n),
-            Err(e) => metrics::counter!(m::REJECTED, "account" => name, "class" => class.as_str(), "reason" => e.reason())
+            Ok(_) => self.hot.accepted.increment((account, class), n, || {
+                metrics::counter!(m::ACCEPTED, "account" => name(), "class" => class.as_str())
+            }),
+            Err(e) => metrics::counter!(m::REJECTED, "account" => name(), "class" => class.as_str(), "reason" => e.reason())
                 .increment(n),
         }
         result
@@ -593,7 +607,9 @@ impl Gateway {
         now: Instant,
         now_unix: i64,
     ) {
-        metrics::counter!(m::SENT, "account" => self.account(m.account).system_id.clone(), "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str()).increment(1);
+        self.hot.sent.increment((m.account, carrier, m.class), 1, || {
+            metrics::counter!(m::SENT, "account" => self.account(m.account).system_id.clone(), "carrier" => self.carrier(carrier).name.clone(), "class" => m.class.as_str())
+        });
         let updated = self.store.update(m.id, |r| {
             if !r.state.is_final() {
                 r.state = MessageState::Sent;
@@ -605,7 +621,11 @@ impl Gateway {
         });
         if let Some((_, accepted)) = updated {
             let elapsed = now.saturating_duration_since(accepted).as_secs_f64();
-            metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()).record(elapsed);
+            self.hot.submit_to_carrier.record(
+                m.class,
+                elapsed,
+                || metrics::histogram!(m::SUBMIT_TO_CARRIER, "class" => m.class.as_str()),
+            );
         }
         // Only a Kannel dlr-url with mask 8 wants this event.
         let report_sent = matches!(updated, Some((Origin::Http { report_sent: true }, _)));
@@ -767,14 +787,21 @@ impl Gateway {
         let Some(r) = self.store.finish(id, state, error, now_unix, now) else {
             return;
         };
-        let account = self.account(r.account).system_id.clone();
-        let carrier = r
-            .carrier
-            .map_or_else(|| "none".to_string(), |c| self.carrier(c).name.clone());
-        metrics::counter!(m::FINISHED, "account" => account, "carrier" => carrier, "class" => r.class.as_str(), "state" => r.state.receipt_stat())
-            .increment(1);
-        metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str())
-            .record(now.saturating_duration_since(r.accepted).as_secs_f64());
+        let stat = r.state.receipt_stat();
+        self.hot
+            .finished
+            .increment((r.account, r.carrier, r.class, stat), 1, || {
+                let account = self.account(r.account).system_id.clone();
+                let carrier = r
+                    .carrier
+                    .map_or_else(|| "none".to_string(), |c| self.carrier(c).name.clone());
+                metrics::counter!(m::FINISHED, "account" => account, "carrier" => carrier, "class" => r.class.as_str(), "state" => stat)
+            });
+        self.hot.submit_to_receipt.record(
+            r.class,
+            now.saturating_duration_since(r.accepted).as_secs_f64(),
+            || metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str()),
+        );
         if matches!(r.origin, Origin::Http { .. }) {
             self.notify(r.account, Notice::Finished(id));
         } else if r

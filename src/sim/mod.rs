@@ -229,10 +229,15 @@ impl Simulator {
                                 );
                                 if let (Some(r), Some((id, _))) = (receipt, &bound) {
                                     let mut pending = self.lock_pending();
-                                    let due = pending.entry(id.clone()).or_default();
+                                    if !pending.contains_key(id) {
+                                        pending.insert(id.clone(), VecDeque::new());
+                                    }
+                                    let due = pending.get_mut(id).expect("inserted above");
                                     if due.len() < MAX_PENDING_RECEIPTS {
+                                        // Binds waiting on a receipt already due sooner need no wake: only the
+                                        // first receipt of an empty queue changes when they must look next.
+                                        queued |= due.is_empty();
                                         due.push_back((now + self.behaviour.receipt_delay, r));
-                                        queued = true;
                                     }
                                 }
                             }
