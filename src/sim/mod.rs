@@ -205,8 +205,7 @@ impl Simulator {
                             continue;
                         };
                         submits += 1;
-                        if let Some((stream, us)) =
-                            probe::elapsed_micros(&sm.tlvs, SystemTime::now())
+                        if let Some((stream, us)) = probe::elapsed_micros(&sm.tlvs, SystemTime::now)
                         {
                             self.stats.record_arrival(stream, us);
                         }
