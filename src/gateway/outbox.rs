@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use smpp::pdu::{Body, DeliverSm, Pdu, SubmitSm};
-use smpp::SequenceNumber;
+use smpp::{CommandId, CommandStatus, Header, SequenceNumber, HEADER_LEN};
 use tokio::sync::Notify;
 
 use crate::message::{AccountId, CarrierId, Class, MessageId};
+use crate::queue::packed::Packed;
 use crate::queue::{PriorityQueue, QueueFull, QueueLimits, Queued};
 
 /// The carriers a message may go to, in the order to try them; at most [`Candidates::MAX`], held inline. A shared list
@@ -52,10 +53,11 @@ impl std::ops::Deref for Candidates {
 
 /// A message waiting for a carrier.
 ///
-/// The submit_sm is kept encoded, in one allocation of exactly its size, rather than as a parsed [`SubmitSm`]: a
-/// parsed one is 240 octets of fields whose `Bytes` point into the client connection's read buffer, so every queued
-/// message kept a whole 16 KiB read chunk alive. Queued by the million when a carrier is down, that is most of the
-/// gateway's memory. It is decoded again (no copy: the fields point into the one allocation) when a session sends it.
+/// The submit_sm is kept encoded rather than as a parsed [`SubmitSm`]: a parsed one is 240 octets of fields whose
+/// `Bytes` point into the client connection's read buffer, so every queued message kept a whole 16 KiB read chunk
+/// alive. In a carrier's queue it is packed ([`Packed`]): the queue holds its body (the PDU without its 16-octet header)
+/// and the few fields below, back to back with the other messages, in no allocation of its own. It is decoded again
+/// (no copy: the fields point into `frame`) when a session sends it.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Sluice's id.
@@ -100,8 +102,68 @@ impl Outgoing {
                 body: Body::SubmitSm(sm),
                 ..
             }) => sm,
-            // The frame was encoded from a valid SubmitSm by `new`, and decode accepts everything encode writes.
+            // The frame was encoded from a valid SubmitSm by `new` (or rebuilt by `unpack` from what `pack` kept of
+            // one), and decode accepts everything encode writes.
             other => unreachable!("a queued submit_sm did not decode: {other:?}"),
+        }
+    }
+}
+
+/// Octets [`Outgoing::pack`] writes before the candidates: account (4), class (1), number of candidates (1).
+const PACKED_FIELDS: usize = 6;
+
+impl Packed for Outgoing {
+    fn key(&self) -> u64 {
+        self.id.0
+    }
+
+    fn expires_at(&self) -> Instant {
+        self.expires_at
+    }
+
+    fn packed_len(&self) -> usize {
+        PACKED_FIELDS + 2 * self.candidates.len() + self.frame.len() - HEADER_LEN
+    }
+
+    fn pack(&self, out: &mut [u8]) {
+        let (fields, rest) = out.split_at_mut(PACKED_FIELDS);
+        fields[0..4].copy_from_slice(&self.account.0.to_le_bytes());
+        fields[4] = self.class.index() as u8;
+        fields[5] = self.candidates.len() as u8;
+        let (ids, body) = rest.split_at_mut(2 * self.candidates.len());
+        for (slot, c) in ids.chunks_exact_mut(2).zip(self.candidates.iter()) {
+            slot.copy_from_slice(&c.0.to_le_bytes());
+        }
+        body.copy_from_slice(&self.frame[HEADER_LEN..]);
+    }
+
+    fn unpack(key: u64, expires_at: Instant, bytes: &[u8]) -> Self {
+        let account = AccountId(u32::from_le_bytes(
+            bytes[0..4].try_into().expect("4 octets"),
+        ));
+        let class = Class::ALL[usize::from(bytes[4])];
+        let n = usize::from(bytes[5]);
+        let (ids, body) = bytes[PACKED_FIELDS..].split_at(2 * n);
+        let mut carriers = [CarrierId(0); Candidates::MAX];
+        for (slot, c) in carriers.iter_mut().zip(ids.chunks_exact(2)) {
+            *slot = CarrierId(u16::from_le_bytes([c[0], c[1]]));
+        }
+        let mut frame = BytesMut::with_capacity(HEADER_LEN + body.len());
+        Header {
+            command_length: u32::try_from(HEADER_LEN + body.len()).expect("a PDU's length fits"),
+            command_id: CommandId::SUBMIT_SM,
+            command_status: CommandStatus::ESME_ROK,
+            sequence_number: SequenceNumber(0),
+        }
+        .encode(&mut frame);
+        frame.put_slice(body);
+        Outgoing {
+            id: MessageId(key),
+            account,
+            class,
+            expires_at,
+            candidates: Candidates::new(&carriers[..n.min(Candidates::MAX)]),
+            frame: frame.freeze(),
         }
     }
 }
@@ -109,12 +171,6 @@ impl Outgoing {
 impl Queued for Outgoing {
     fn class(&self) -> Class {
         self.class
-    }
-    fn expires_at(&self) -> Instant {
-        self.expires_at
-    }
-    fn size(&self) -> usize {
-        std::mem::size_of::<Outgoing>() + self.frame.len()
     }
 }
 
@@ -218,7 +274,7 @@ impl CarrierQueue {
 
     /// Cancels a queued message.
     pub fn remove(&self, id: MessageId) -> Option<Outgoing> {
-        self.lock().remove_first(|m| m.id == id)
+        self.lock().remove(id.0)
     }
 
     /// Messages queued, per class.
@@ -358,6 +414,8 @@ mod tests {
 
     use super::{Candidates, Outgoing};
     use crate::message::{AccountId, CarrierId, Class, MessageId};
+    use crate::queue::packed::Packed;
+    use crate::queue::Queued;
 
     #[test]
     fn a_queued_message_gives_back_the_submit_it_was_made_from() {
@@ -380,9 +438,56 @@ mod tests {
     }
 
     #[test]
+    fn a_packed_message_unpacks_to_the_same_submit_and_fields() {
+        let sm = SubmitSm {
+            source_addr: Address::new(Ton::ALPHANUMERIC, Npi::UNKNOWN, "ACME").unwrap(),
+            dest_addr: Address::new(Ton::INTERNATIONAL, Npi::ISDN, "4917612345678").unwrap(),
+            short_message: OctetString::new(Bytes::from_static(b"your code is 1234")).unwrap(),
+            ..SubmitSm::default()
+        };
+        let now = Instant::now();
+        let m = Outgoing::new(
+            MessageId(u64::MAX - 3),
+            AccountId(70_000),
+            Class::Marketing,
+            now,
+            Candidates::new(&[CarrierId(3), CarrierId(600), CarrierId(1)]),
+            sm.clone(),
+        );
+        let mut packed = vec![0; m.packed_len()];
+        m.pack(&mut packed);
+        let back = Outgoing::unpack(m.key(), now, &packed);
+        assert_eq!(back.submit(), sm);
+        assert_eq!(back.frame, m.frame);
+        assert_eq!(
+            (
+                back.id,
+                back.account,
+                back.class,
+                back.expires_at,
+                back.candidates
+            ),
+            (m.id, m.account, m.class, m.expires_at, m.candidates)
+        );
+    }
+
+    #[test]
     fn a_queued_message_is_small() {
-        // A million of them are queued when a carrier is down (the 300 MiB memory target of issue #5).
-        assert!(std::mem::size_of::<Outgoing>() <= 80);
+        // A million of them are queued when a carrier is down (the 300 MiB memory target of issue #5): packed, a
+        // message takes its submit_sm without the PDU header, and 28 octets more with one candidate carrier.
+        let sm = SubmitSm {
+            short_message: OctetString::new(Bytes::from_static(&[b'x'; 80])).unwrap(),
+            ..SubmitSm::default()
+        };
+        let m = Outgoing::new(
+            MessageId(1),
+            AccountId(0),
+            Class::Otp,
+            Instant::now(),
+            Candidates::new(&[CarrierId(0)]),
+            sm,
+        );
+        assert_eq!(m.size(), m.frame.len() - 16 + 28);
     }
 
     #[test]

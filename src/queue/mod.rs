@@ -8,22 +8,22 @@
 //! OTP submitted behind 10,000 queued marketing messages goes out next (or after at most the one marketing message that is
 //! due), and marketing still gets at least its share while OTPs flow.
 
-pub mod chunked;
+pub mod packed;
 
 use std::time::Instant;
 
-use chunked::ChunkedDeque;
+use packed::{Packed, PackedDeque};
 
 use crate::message::Class;
 
-/// What the queue needs to know about an item.
-pub trait Queued {
+/// What the queue needs to know about an item, besides how to pack it (its key and expiry).
+pub trait Queued: Packed {
     /// Its class.
     fn class(&self) -> Class;
-    /// When it must no longer be sent.
-    fn expires_at(&self) -> Instant;
-    /// Bytes it holds, for the byte bound.
-    fn size(&self) -> usize;
+    /// Bytes it holds, for the byte bound: what it takes packed.
+    fn size(&self) -> usize {
+        packed::entry_len(self)
+    }
 }
 
 /// Queue limits and class shares.
@@ -58,7 +58,7 @@ pub struct QueueFull<T>(pub T);
 /// A bounded queue of items in four classes.
 #[derive(Debug)]
 pub struct PriorityQueue<T> {
-    classes: [ChunkedDeque<T>; 4],
+    classes: [PackedDeque<T>; 4],
     /// Per class, no later than the earliest expiry queued (`None`: nothing queued since the last look), so
     /// [`PriorityQueue::drain_expired`] visits a class only when something in it may have expired. A million queued
     /// messages took 4 ms to look through, twice a second.
@@ -82,12 +82,12 @@ impl<T: Queued> PriorityQueue<T> {
 
     /// Messages queued.
     pub fn len(&self) -> usize {
-        self.classes.iter().map(ChunkedDeque::len).sum()
+        self.classes.iter().map(PackedDeque::len).sum()
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.classes.iter().all(ChunkedDeque::is_empty)
+        self.classes.iter().all(PackedDeque::is_empty)
     }
 
     /// Messages queued in one class.
@@ -118,7 +118,7 @@ impl<T: Queued> PriorityQueue<T> {
         }
         self.bytes += item.size();
         self.note_expiry(&item);
-        self.classes[item.class().index()].push_back(item);
+        self.classes[item.class().index()].push_back(&item);
         Ok(())
     }
 
@@ -132,7 +132,7 @@ impl<T: Queued> PriorityQueue<T> {
     pub fn push_front(&mut self, item: T) {
         self.bytes += item.size();
         self.note_expiry(&item);
-        self.classes[item.class().index()].push_front(item);
+        self.classes[item.class().index()].push_front(&item);
     }
 
     /// The next message to send; messages found expired on the way are moved to `expired`, never returned.
@@ -190,18 +190,18 @@ impl<T: Queued> PriorityQueue<T> {
                 continue;
             }
             let from = expired.len();
-            q.take_where(|m| m.expires_at() <= now, expired);
+            q.take_expired(now, expired);
             for m in &expired[from..] {
                 self.bytes -= m.size();
             }
-            *earliest = q.iter().map(T::expires_at).min();
+            *earliest = q.expiries().min();
         }
     }
 
-    /// Removes and returns the first message matching `pred` (used by `cancel_sm`).
-    pub fn remove_first(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
+    /// Removes and returns the message with this key (used by `cancel_sm`).
+    pub fn remove(&mut self, key: u64) -> Option<T> {
         for q in &mut self.classes {
-            if let Some(item) = q.remove_first(&mut pred) {
+            if let Some(item) = q.remove(key) {
                 self.bytes -= item.size();
                 return Some(item);
             }
@@ -228,12 +228,31 @@ mod tests {
         expires_at: Instant,
     }
 
-    impl Queued for Item {
-        fn class(&self) -> Class {
-            self.class
+    impl Packed for Item {
+        fn key(&self) -> u64 {
+            u64::from(self.id)
         }
         fn expires_at(&self) -> Instant {
             self.expires_at
+        }
+        fn packed_len(&self) -> usize {
+            1
+        }
+        fn pack(&self, out: &mut [u8]) {
+            out[0] = self.class.index() as u8;
+        }
+        fn unpack(key: u64, expires_at: Instant, bytes: &[u8]) -> Self {
+            Item {
+                id: key as u32,
+                class: Class::ALL[usize::from(bytes[0])],
+                expires_at,
+            }
+        }
+    }
+
+    impl Queued for Item {
+        fn class(&self) -> Class {
+            self.class
         }
         fn size(&self) -> usize {
             100
@@ -440,12 +459,12 @@ mod tests {
     }
 
     #[test]
-    fn remove_first_takes_a_cancelled_message_out() {
+    fn remove_takes_a_cancelled_message_out() {
         let t0 = Instant::now();
         let mut q = PriorityQueue::new(QueueLimits::default());
         q.try_push(item(1, Class::Otp, t0)).unwrap();
         q.try_push(item(2, Class::Marketing, t0)).unwrap();
-        assert_eq!(q.remove_first(|i| i.id == 2).map(|i| i.id), Some(2));
+        assert_eq!(q.remove(2).map(|i| i.id), Some(2));
         assert_eq!(q.len(), 1);
     }
 }
