@@ -54,7 +54,7 @@ impl<const MAX: usize> COctetString<MAX> {
     }
 
     /// Copies `value` (without NUL) when it fits the field.
-    fn from_slice(value: &[u8]) -> Result<Self, StringError> {
+    pub fn from_slice(value: &[u8]) -> Result<Self, StringError> {
         if value.len() + 1 > MAX {
             return Err(StringError::TooLong {
                 len: value.len() + 1,

@@ -33,7 +33,7 @@ use crate::routing::{Route, RouteCarrier, RouteTable};
 
 use accounts::Account;
 use outbox::{AccountOutbox, Candidates, CarrierQueue, Inbound, Outgoing};
-use store::{MessageStore, Origin, Record, UnixSecs};
+use store::{MessageStore, Origin, Record, Stamp, Strings, UnixSecs};
 
 /// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
 #[derive(Debug, thiserror::Error)]
@@ -568,15 +568,13 @@ impl Gateway {
                     origin,
                     state: MessageState::Queued,
                     carrier: Some(first),
-                    carrier_message_id: None,
-                    source: client_source,
-                    dest: client_dest,
+                    strings: Strings::new(&client_source, &client_dest),
                     registered_delivery,
                     submitted_at: UnixSecs::new(now_unix),
                     sent_at: None,
                     done_at: None,
                     error: 0,
-                    accepted: now,
+                    accepted: Stamp::of(now),
                 },
             );
             let out = Outgoing::new(id, account, class, expires_at, candidates, sm);
@@ -615,12 +613,14 @@ impl Gateway {
                 r.state = MessageState::Sent;
             }
             r.carrier = Some(carrier);
-            r.carrier_message_id = Some(carrier_message_id.into());
+            r.strings.set_carrier_message_id(carrier_message_id);
             r.sent_at = Some(UnixSecs::new(now_unix));
             (r.origin, r.accepted)
         });
         if let Some((_, accepted)) = updated {
-            let elapsed = now.saturating_duration_since(accepted).as_secs_f64();
+            let elapsed = now
+                .saturating_duration_since(accepted.instant())
+                .as_secs_f64();
             self.hot.submit_to_carrier.record(
                 m.class,
                 elapsed,
@@ -799,7 +799,8 @@ impl Gateway {
             });
         self.hot.submit_to_receipt.record(
             r.class,
-            now.saturating_duration_since(r.accepted).as_secs_f64(),
+            now.saturating_duration_since(r.accepted.instant())
+                .as_secs_f64(),
             || metrics::histogram!(m::SUBMIT_TO_RECEIPT, "class" => r.class.as_str()),
         );
         if matches!(r.origin, Origin::Http { .. }) {
@@ -940,8 +941,8 @@ pub fn client_receipt(id: MessageId, r: &Record) -> DeliverSm {
         });
     }
     DeliverSm {
-        source_addr: r.dest.clone(),
-        dest_addr: r.source.clone(),
+        source_addr: r.dest(),
+        dest_addr: r.source(),
         esm_class: EsmClass::DELIVERY_RECEIPT,
         short_message: OctetString::new(Bytes::from(text))
             .expect("receipt text is under 254 octets"),

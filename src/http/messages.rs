@@ -168,8 +168,8 @@ impl HttpMessages {
         let status = MessageStatus {
             id: id.to_string(),
             state,
-            to: first.dest.addr.to_str_lossy().into_owned(),
-            from: first.source.addr.to_str_lossy().into_owned(),
+            to: first.dest().addr.to_str_lossy().into_owned(),
+            from: first.source().addr.to_str_lossy().into_owned(),
             class: first.class,
             segments: records.len(),
             encoding: encoding_name(m.encoding),
@@ -202,7 +202,7 @@ impl HttpMessages {
     pub fn carrier_message_id(&self, gw: &Gateway, id: MessageId) -> Option<String> {
         gw.store()
             .get(id)
-            .and_then(|r| r.carrier_message_id.map(String::from))
+            .and_then(|r| r.carrier_message_id().map(String::from))
     }
 
     /// Forgets messages whose parts the gateway no longer keeps.
@@ -232,7 +232,7 @@ impl HttpMessages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::store::{Origin, Record, UnixSecs};
+    use crate::gateway::store::{Origin, Record, Stamp, Strings, UnixSecs};
     use smpp::types::{Address, RegisteredDelivery};
     use std::time::Instant;
 
@@ -258,15 +258,13 @@ password = "p"
             origin: Origin::Http { report_sent: false },
             state,
             carrier: None,
-            carrier_message_id: None,
-            source: Address::default(),
-            dest: Address::default(),
+            strings: Strings::new(&Address::default(), &Address::default()),
             registered_delivery: RegisteredDelivery::NONE,
             submitted_at: UnixSecs::new(1),
             sent_at: None,
             done_at: state.is_final().then_some(UnixSecs::new(5)),
             error,
-            accepted: Instant::now(),
+            accepted: Stamp::of(Instant::now()),
         }
     }
 
