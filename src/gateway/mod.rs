@@ -567,7 +567,7 @@ impl Gateway {
                     class,
                     origin,
                     state: MessageState::Queued,
-                    carrier: Some(first),
+                    carrier: Some(first).into(),
                     strings: Strings::new(&client_source, &client_dest),
                     registered_delivery,
                     submitted_at: UnixSecs::new(now_unix),
@@ -612,7 +612,7 @@ impl Gateway {
             if !r.state.is_final() {
                 r.state = MessageState::Sent;
             }
-            r.carrier = Some(carrier);
+            r.carrier = Some(carrier).into();
             r.strings.set_carrier_message_id(carrier_message_id);
             r.sent_at = Some(UnixSecs::new(now_unix));
             (r.origin, r.accepted)
@@ -680,7 +680,7 @@ impl Gateway {
                 .find(|&c| self.carrier(c).queue.is_up());
             match next {
                 Some(c) => {
-                    self.store.update(m.id, |r| r.carrier = Some(c));
+                    self.store.update(m.id, |r| r.carrier = Some(c).into());
                     self.carrier(c).queue.requeue(vec![m]);
                 }
                 None => stay.push(m),
@@ -790,10 +790,11 @@ impl Gateway {
         let stat = r.state.receipt_stat();
         self.hot
             .finished
-            .increment((r.account, r.carrier, r.class, stat), 1, || {
+            .increment((r.account, r.carrier.get(), r.class, stat), 1, || {
                 let account = self.account(r.account).system_id.clone();
                 let carrier = r
                     .carrier
+                    .get()
                     .map_or_else(|| "none".to_string(), |c| self.carrier(c).name.clone());
                 metrics::counter!(m::FINISHED, "account" => account, "carrier" => carrier, "class" => r.class.as_str(), "state" => stat)
             });
@@ -842,7 +843,7 @@ impl Gateway {
         if r.state != MessageState::Queued {
             return Err(CommandStatus::ESME_RCANCELFAIL);
         }
-        let carrier = r.carrier.ok_or(CommandStatus::ESME_RCANCELFAIL)?;
+        let carrier = r.carrier.get().ok_or(CommandStatus::ESME_RCANCELFAIL)?;
         self.carrier(carrier)
             .queue
             .remove(id)

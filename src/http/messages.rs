@@ -173,7 +173,7 @@ impl HttpMessages {
             class: first.class,
             segments: records.len(),
             encoding: encoding_name(m.encoding),
-            carrier: first.carrier.map(|c| gw.carrier(c).name.clone()),
+            carrier: first.carrier.get().map(|c| gw.carrier(c).name.clone()),
             client_ref: m.client_ref.clone(),
             error_code: records
                 .iter()
@@ -232,7 +232,7 @@ impl HttpMessages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::store::{Origin, Record, Stamp, Strings, UnixSecs};
+    use crate::gateway::store::{CarrierSlot, Origin, Record, Stamp, Strings, UnixSecs};
     use smpp::types::{Address, RegisteredDelivery};
     use std::time::Instant;
 
@@ -257,7 +257,7 @@ password = "p"
             class: Class::Otp,
             origin: Origin::Http { report_sent: false },
             state,
-            carrier: None,
+            carrier: CarrierSlot::NONE,
             strings: Strings::new(&Address::default(), &Address::default()),
             registered_delivery: RegisteredDelivery::NONE,
             submitted_at: UnixSecs::new(1),
