@@ -424,4 +424,82 @@ mod tests {
         q.push_front(&big);
         assert_eq!(q.drain(), vec![big.clone(), item(1, t0, 0), big]);
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        PushBack(u16, i8),
+        PushFront(u16, i8),
+        PopFront,
+        Remove(u8),
+        TakeExpired(i8),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Payload lengths up to 3,000 octets cross block boundaries within a few dozen items; 70,000 needs a block of
+        // its own.
+        let len = prop_oneof![20 => 0u16..3000, 1 => Just(u16::MAX)];
+        prop_oneof![
+            4 => (len.clone(), any::<i8>()).prop_map(|(l, e)| Op::PushBack(l, e)),
+            2 => (len, any::<i8>()).prop_map(|(l, e)| Op::PushFront(l, e)),
+            3 => Just(Op::PopFront),
+            1 => any::<u8>().prop_map(Op::Remove),
+            1 => any::<i8>().prop_map(Op::TakeExpired),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Any sequence of operations leaves the deque holding what a `VecDeque` of the same items holds, in order.
+        #[test]
+        fn behaves_like_a_vecdeque(ops in proptest::collection::vec(op(), 1..200)) {
+            let t0 = Instant::now() + Duration::from_secs(1000);
+            let at = |secs: i8| {
+                let d = Duration::from_secs(u64::from(secs.unsigned_abs()));
+                if secs >= 0 { t0 + d } else { t0 - d }
+            };
+            let mut q = PackedDeque::default();
+            let mut model: VecDeque<Item> = VecDeque::new();
+            for (key, op) in ops.into_iter().enumerate() {
+                let key = key as u64;
+                let make = |len: u16, e: i8| Item {
+                    key,
+                    expires_at: at(e),
+                    payload: (0..usize::from(len)).map(|i| (i as u64 ^ key) as u8).collect(),
+                };
+                match op {
+                    Op::PushBack(len, e) => {
+                        let i = make(len, e);
+                        q.push_back(&i);
+                        model.push_back(i);
+                    }
+                    Op::PushFront(len, e) => {
+                        let i = make(len, e);
+                        q.push_front(&i);
+                        model.push_front(i);
+                    }
+                    Op::PopFront => proptest::prop_assert_eq!(q.pop_front(), model.pop_front()),
+                    Op::Remove(k) => {
+                        let k = u64::from(k);
+                        let expected = model.iter().position(|i| i.key == k).and_then(|p| model.remove(p));
+                        proptest::prop_assert_eq!(q.remove(k), expected);
+                    }
+                    Op::TakeExpired(e) => {
+                        let mut out = Vec::new();
+                        q.take_expired(at(e), &mut out);
+                        let (expired, kept): (Vec<Item>, Vec<Item>) =
+                            model.drain(..).partition(|i| i.expires_at <= at(e));
+                        model = kept.into();
+                        proptest::prop_assert_eq!(out, expired);
+                    }
+                }
+                proptest::prop_assert_eq!(q.len(), model.len());
+                let held: usize = model.iter().map(entry_len).sum();
+                proptest::prop_assert!(q.capacity() >= held);
+                proptest::prop_assert!(q.expiries().eq(model.iter().map(|i| i.expires_at)));
+            }
+            proptest::prop_assert_eq!(q.drain(), Vec::from(model));
+        }
+    }
 }
