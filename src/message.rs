@@ -3,6 +3,49 @@
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// An [`Instant`] in eight octets rather than sixteen: signed nanoseconds from the first instant any `Stamp` was made
+/// from. Exact for instants within 292 years of that one; no clock is read.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct Stamp(i64);
+
+static STAMP_BASE: OnceLock<Instant> = OnceLock::new();
+
+impl Stamp {
+    /// The stamp of `t`.
+    pub fn of(t: Instant) -> Stamp {
+        let base = *STAMP_BASE.get_or_init(|| t);
+        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        Stamp(if t >= base {
+            nanos(t - base)
+        } else {
+            -nanos(base - t)
+        })
+    }
+
+    /// The stamp with these nanoseconds from the base (what [`Stamp::nanos`] gave).
+    pub fn from_nanos(nanos: i64) -> Stamp {
+        Stamp(nanos)
+    }
+
+    /// Nanoseconds from the base, to store the stamp as an integer.
+    pub fn nanos(self) -> i64 {
+        self.0
+    }
+
+    /// The instant it stands for.
+    pub fn instant(self) -> Instant {
+        let base = *STAMP_BASE.get().expect("set by the stamp's making");
+        let d = Duration::from_nanos(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            base + d
+        } else {
+            base - d
+        }
+    }
+}
 
 /// Sluice's id for an accepted message, given to the client in `submit_sm_resp` and receipts.
 ///
@@ -218,6 +261,18 @@ impl MessageState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_gives_back_its_instant_before_and_after_the_first() {
+        let t = Instant::now();
+        for d in [0, 1, 999_999_999, 86_400_000_000_000] {
+            let later = t + Duration::from_nanos(d);
+            assert_eq!(Stamp::of(later).instant(), later);
+            if let Some(earlier) = t.checked_sub(Duration::from_nanos(d)) {
+                assert_eq!(Stamp::of(earlier).instant(), earlier);
+            }
+        }
+    }
 
     #[test]
     fn message_ids_are_sixteen_hex_digits_and_parse_back() {

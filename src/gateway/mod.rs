@@ -24,7 +24,7 @@ use smpp::CommandStatus;
 
 use crate::config::{ClassesConfig, Config};
 use crate::dlr::{Correlator, IdForm, Match};
-use crate::message::{AccountId, CarrierId, Class, MessageId, MessageIds, MessageState};
+use crate::message::{AccountId, CarrierId, Class, MessageId, MessageIds, MessageState, Stamp};
 use crate::metrics as m;
 use crate::queue::QueueLimits;
 use crate::routing::e164::{self, NumberError};
@@ -33,7 +33,7 @@ use crate::routing::{Route, RouteCarrier, RouteTable};
 
 use accounts::Account;
 use outbox::{AccountOutbox, Candidates, CarrierQueue, Inbound, Outgoing};
-use store::{MessageStore, Origin, Record, Stamp, Strings, UnixSecs};
+use store::{MessageStore, Origin, Record, Strings, UnixSecs};
 
 /// Why a submit was refused; each maps to the `command_status` an ESME sees (and an HTTP status later).
 #[derive(Debug, thiserror::Error)]

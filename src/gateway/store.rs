@@ -3,13 +3,13 @@
 use std::collections::VecDeque;
 use std::hash::Hasher;
 use std::num::NonZeroU32;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
 use smpp::types::{Address, COctetString, Npi, RegisteredDelivery, Ton};
 
-use crate::message::{AccountId, CarrierId, Class, MessageId, MessageState};
+use crate::message::{AccountId, CarrierId, Class, MessageId, MessageState, Stamp};
 
 /// How a message came in, which decides how its receipt goes out.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,37 +110,6 @@ impl From<Option<CarrierId>> for CarrierSlot {
 impl std::fmt::Debug for CarrierSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.get().fmt(f)
-    }
-}
-
-/// An [`Instant`] in eight octets rather than sixteen: signed nanoseconds from the first instant any `Stamp` was made
-/// from. Exact for instants within 292 years of that one; no clock is read.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub struct Stamp(i64);
-
-static STAMP_BASE: OnceLock<Instant> = OnceLock::new();
-
-impl Stamp {
-    /// The stamp of `t`.
-    pub fn of(t: Instant) -> Stamp {
-        let base = *STAMP_BASE.get_or_init(|| t);
-        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-        Stamp(if t >= base {
-            nanos(t - base)
-        } else {
-            -nanos(base - t)
-        })
-    }
-
-    /// The instant it stands for.
-    pub fn instant(self) -> Instant {
-        let base = *STAMP_BASE.get().expect("set by the stamp's making");
-        let d = Duration::from_nanos(self.0.unsigned_abs());
-        if self.0 >= 0 {
-            base + d
-        } else {
-            base - d
-        }
     }
 }
 
@@ -496,18 +465,6 @@ mod tests {
         let empty = Address::default();
         let s = Strings::new(&empty, &empty);
         assert_eq!((s.source(), s.dest()), (empty.clone(), empty));
-    }
-
-    #[test]
-    fn a_stamp_gives_back_its_instant_before_and_after_the_first() {
-        let t = Instant::now();
-        for d in [0, 1, 999_999_999, 86_400_000_000_000] {
-            let later = t + Duration::from_nanos(d);
-            assert_eq!(Stamp::of(later).instant(), later);
-            if let Some(earlier) = t.checked_sub(Duration::from_nanos(d)) {
-                assert_eq!(Stamp::of(earlier).instant(), earlier);
-            }
-        }
     }
 
     #[test]

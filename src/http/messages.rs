@@ -232,7 +232,8 @@ impl HttpMessages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::store::{CarrierSlot, Origin, Record, Stamp, Strings, UnixSecs};
+    use crate::gateway::store::{CarrierSlot, Origin, Record, Strings, UnixSecs};
+    use crate::message::Stamp;
     use smpp::types::{Address, RegisteredDelivery};
     use std::time::Instant;
 

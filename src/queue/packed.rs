@@ -10,12 +10,14 @@
 //! unpack an item.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use crate::message::Stamp;
 
 /// Octets per block (an item larger than this gets a block of its own size).
 pub const BLOCK: usize = 64 * 1024;
 
-/// Octets the deque adds to each item: its length (4), expiry (8) and key (8).
+/// Octets the deque adds to each item: its length (4), expiry (8, a [`Stamp`]) and key (8).
 pub const ENTRY_HEADER: usize = 20;
 
 /// An item the deque can pack. The deque keeps the key and expiry; the item packs the rest.
@@ -79,14 +81,20 @@ fn read_key(entry: &[u8]) -> u64 {
     u64::from_le_bytes(entry[12..20].try_into().expect("8 octets"))
 }
 
+/// Writes `item` as an entry into `out`, which is [`entry_len`] octets long. The expiry goes in as a [`Stamp`].
+fn write<T: Packed>(item: &T, out: &mut [u8]) {
+    let len = u32::try_from(out.len()).expect("an item is far smaller than 4 GiB");
+    out[0..4].copy_from_slice(&len.to_le_bytes());
+    out[4..12].copy_from_slice(&Stamp::of(item.expires_at()).nanos().to_le_bytes());
+    out[12..20].copy_from_slice(&item.key().to_le_bytes());
+    item.pack(&mut out[ENTRY_HEADER..]);
+}
+
 /// A double-ended queue of packed items.
 #[derive(Debug)]
 pub struct PackedDeque<T> {
     blocks: VecDeque<Block>,
     len: usize,
-    /// Expiries are stored as signed nanoseconds from this instant (the first expiry the deque saw), which any instant
-    /// within 292 years of it fits exactly.
-    base: Option<Instant>,
     _items: std::marker::PhantomData<T>,
 }
 
@@ -95,7 +103,6 @@ impl<T> Default for PackedDeque<T> {
         PackedDeque {
             blocks: VecDeque::new(),
             len: 0,
-            base: None,
             _items: std::marker::PhantomData,
         }
     }
@@ -112,45 +119,17 @@ impl<T: Packed> PackedDeque<T> {
         self.len == 0
     }
 
-    fn offset_of(&mut self, t: Instant) -> i64 {
-        let base = *self.base.get_or_insert(t);
-        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-        if t >= base {
-            nanos(t - base)
-        } else {
-            -nanos(base - t)
-        }
-    }
-
-    fn instant_of(&self, offset: i64) -> Instant {
-        let base = self.base.expect("set when the first item came");
-        let d = Duration::from_nanos(offset.unsigned_abs());
-        if offset >= 0 {
-            base + d
-        } else {
-            base - d
-        }
-    }
-
-    fn expiry_of(&self, entry: &[u8]) -> Instant {
-        self.instant_of(i64::from_le_bytes(
+    fn expiry_of(entry: &[u8]) -> Instant {
+        Stamp::from_nanos(i64::from_le_bytes(
             entry[4..12].try_into().expect("8 octets"),
         ))
+        .instant()
     }
 
-    fn write(&mut self, item: &T, out: &mut [u8]) {
-        let expires = self.offset_of(item.expires_at());
-        let len = u32::try_from(out.len()).expect("an item is far smaller than 4 GiB");
-        out[0..4].copy_from_slice(&len.to_le_bytes());
-        out[4..12].copy_from_slice(&expires.to_le_bytes());
-        out[12..20].copy_from_slice(&item.key().to_le_bytes());
-        item.pack(&mut out[ENTRY_HEADER..]);
-    }
-
-    fn read(&self, entry: &[u8]) -> T {
+    fn read(entry: &[u8]) -> T {
         T::unpack(
             read_key(entry),
-            self.expiry_of(entry),
+            Self::expiry_of(entry),
             &entry[ENTRY_HEADER..],
         )
     }
@@ -161,11 +140,10 @@ impl<T: Packed> PackedDeque<T> {
         if self.blocks.back().is_none_or(|b| b.buf.len() - b.end < n) {
             self.blocks.push_back(Block::new(BLOCK.max(n), true));
         }
-        let mut b = self.blocks.pop_back().expect("made above");
-        self.write(item, &mut b.buf[b.end..b.end + n]);
+        let b = self.blocks.back_mut().expect("made above");
+        write(item, &mut b.buf[b.end..b.end + n]);
         b.end += n;
         b.count += 1;
-        self.blocks.push_back(b);
         self.len += 1;
     }
 
@@ -175,11 +153,10 @@ impl<T: Packed> PackedDeque<T> {
         if self.blocks.front().is_none_or(|b| b.start < n) {
             self.blocks.push_front(Block::new(BLOCK.max(n), false));
         }
-        let mut b = self.blocks.pop_front().expect("made above");
-        self.write(item, &mut b.buf[b.start - n..b.start]);
+        let b = self.blocks.front_mut().expect("made above");
+        write(item, &mut b.buf[b.start - n..b.start]);
         b.start -= n;
         b.count += 1;
-        self.blocks.push_front(b);
         self.len += 1;
     }
 
@@ -187,7 +164,7 @@ impl<T: Packed> PackedDeque<T> {
     pub fn pop_front(&mut self) -> Option<T> {
         let front = self.blocks.front()?;
         let n = read_len(&front.buf[front.start..]);
-        let item = self.read(&front.buf[front.start..front.start + n]);
+        let item = Self::read(&front.buf[front.start..front.start + n]);
         let front = self.blocks.front_mut().expect("looked at above");
         front.start += n;
         front.count -= 1;
@@ -202,17 +179,16 @@ impl<T: Packed> PackedDeque<T> {
     pub fn expiries(&self) -> impl Iterator<Item = Instant> + '_ {
         self.blocks
             .iter()
-            .flat_map(move |b| b.offsets().map(move |at| self.expiry_of(&b.buf[at..])))
+            .flat_map(|b| b.offsets().map(|at| Self::expiry_of(&b.buf[at..])))
     }
 
     /// Moves every item that expires at or before `now` to `out` (in order), keeping the rest in order.
     pub fn take_expired(&mut self, now: Instant, out: &mut Vec<T>) {
-        let mut blocks = std::mem::take(&mut self.blocks);
-        for b in &mut blocks {
+        for b in &mut self.blocks {
             let offsets: Vec<usize> = b.offsets().collect();
             if !offsets
                 .iter()
-                .any(|&at| self.expiry_of(&b.buf[at..]) <= now)
+                .any(|&at| Self::expiry_of(&b.buf[at..]) <= now)
             {
                 continue;
             }
@@ -220,8 +196,8 @@ impl<T: Packed> PackedDeque<T> {
             let mut write = b.end;
             for &at in offsets.iter().rev() {
                 let n = read_len(&b.buf[at..]);
-                if self.expiry_of(&b.buf[at..]) <= now {
-                    out.push(self.read(&b.buf[at..at + n]));
+                if Self::expiry_of(&b.buf[at..]) <= now {
+                    out.push(Self::read(&b.buf[at..at + n]));
                     b.count -= 1;
                     self.len -= 1;
                 } else {
@@ -235,8 +211,7 @@ impl<T: Packed> PackedDeque<T> {
             let from = out.len() - taken;
             out[from..].reverse();
         }
-        blocks.retain(|b| b.count > 0);
-        self.blocks = blocks;
+        self.blocks.retain(|b| b.count > 0);
     }
 
     /// Removes and returns the item with this key, the first one from the front.
@@ -248,7 +223,7 @@ impl<T: Packed> PackedDeque<T> {
         })?;
         let b = &self.blocks[bi];
         let n = read_len(&b.buf[at..]);
-        let item = self.read(&b.buf[at..at + n]);
+        let item = Self::read(&b.buf[at..at + n]);
         let b = &mut self.blocks[bi];
         b.buf.copy_within(at + n..b.end, at);
         b.end -= n;
@@ -279,6 +254,7 @@ impl<T: Packed> PackedDeque<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A test item: a key, an expiry and `extra` octets of payload.
     #[derive(Debug, PartialEq, Clone)]
