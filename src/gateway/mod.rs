@@ -941,9 +941,10 @@ pub fn client_receipt(id: MessageId, r: &Record) -> DeliverSm {
             code: r.error,
         });
     }
+    let (client_source, client_dest) = r.addresses();
     DeliverSm {
-        source_addr: r.dest(),
-        dest_addr: r.source(),
+        source_addr: client_dest,
+        dest_addr: client_source,
         esm_class: EsmClass::DELIVERY_RECEIPT,
         short_message: OctetString::new(Bytes::from(text))
             .expect("receipt text is under 254 octets"),

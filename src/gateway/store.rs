@@ -70,14 +70,9 @@ pub struct Record {
 }
 
 impl Record {
-    /// The sender as the client submitted it.
-    pub fn source(&self) -> Address<21> {
-        self.strings.source()
-    }
-
-    /// The recipient as the client submitted it.
-    pub fn dest(&self) -> Address<21> {
-        self.strings.dest()
+    /// The sender and the recipient as the client submitted them.
+    pub fn addresses(&self) -> (Address<21>, Address<21>) {
+        self.strings.addresses()
     }
 
     /// The carrier's id for it, once the carrier answered.
@@ -151,15 +146,10 @@ impl Strings {
         self.address_at(after_source).1
     }
 
-    /// The sender as the client submitted it.
-    pub fn source(&self) -> Address<21> {
-        self.address_at(0).0
-    }
-
-    /// The recipient as the client submitted it.
-    pub fn dest(&self) -> Address<21> {
-        let (_, after_source) = self.address_at(0);
-        self.address_at(after_source).0
+    /// The sender and the recipient as the client submitted them.
+    pub fn addresses(&self) -> (Address<21>, Address<21>) {
+        let (source, after_source) = self.address_at(0);
+        (source, self.address_at(after_source).0)
     }
 
     /// The carrier's id, once set.
@@ -184,8 +174,7 @@ impl Strings {
 impl std::fmt::Debug for Strings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Strings")
-            .field("source", &self.source())
-            .field("dest", &self.dest())
+            .field("addresses", &self.addresses())
             .field("carrier_message_id", &self.carrier_message_id())
             .finish()
     }
@@ -452,19 +441,19 @@ mod tests {
         let dest = Address::new(Ton::INTERNATIONAL, Npi::ISDN, "491761234567890123").unwrap();
         let mut s = Strings::new(&source, &dest);
         assert_eq!(
-            (s.source(), s.dest(), s.carrier_message_id()),
-            (source.clone(), dest.clone(), None)
+            (s.addresses(), s.carrier_message_id()),
+            ((source.clone(), dest.clone()), None)
         );
         s.set_carrier_message_id("");
         assert_eq!(s.carrier_message_id(), Some(""));
         s.set_carrier_message_id("c0ffee-0042");
         assert_eq!(
-            (s.source(), s.dest(), s.carrier_message_id()),
-            (source, dest, Some("c0ffee-0042"))
+            (s.addresses(), s.carrier_message_id()),
+            ((source, dest), Some("c0ffee-0042"))
         );
         let empty = Address::default();
         let s = Strings::new(&empty, &empty);
-        assert_eq!((s.source(), s.dest()), (empty.clone(), empty));
+        assert_eq!(s.addresses(), (empty.clone(), empty));
     }
 
     #[test]

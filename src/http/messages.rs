@@ -165,11 +165,12 @@ impl HttpMessages {
                 .unwrap_or(MessageState::Delivered)
         };
         let all_sent = records.iter().all(|r| r.sent_at.is_some());
+        let (source, dest) = first.addresses();
         let status = MessageStatus {
             id: id.to_string(),
             state,
-            to: first.dest().addr.to_str_lossy().into_owned(),
-            from: first.source().addr.to_str_lossy().into_owned(),
+            to: dest.addr.to_str_lossy().into_owned(),
+            from: source.addr.to_str_lossy().into_owned(),
             class: first.class,
             segments: records.len(),
             encoding: encoding_name(m.encoding),

@@ -134,9 +134,24 @@ impl<T: Packed> PackedDeque<T> {
         )
     }
 
+    /// An empty block is only ever the queue's sole block, kept by `pop_front` for reuse: set it up to be filled from
+    /// the end `at_back` names, or drop it when an item of `n` octets would not fit.
+    fn reuse_empty_block(&mut self, n: usize, at_back: bool) {
+        let Some(b) = self.blocks.front_mut().filter(|b| b.count == 0) else {
+            return;
+        };
+        if b.buf.len() < n {
+            self.blocks.pop_front();
+            return;
+        }
+        let at = if at_back { 0 } else { b.buf.len() };
+        (b.start, b.end) = (at, at);
+    }
+
     /// Adds an item at the back.
     pub fn push_back(&mut self, item: &T) {
         let n = entry_len(item);
+        self.reuse_empty_block(n, true);
         if self.blocks.back().is_none_or(|b| b.buf.len() - b.end < n) {
             self.blocks.push_back(Block::new(BLOCK.max(n), true));
         }
@@ -150,6 +165,7 @@ impl<T: Packed> PackedDeque<T> {
     /// Adds an item at the front.
     pub fn push_front(&mut self, item: &T) {
         let n = entry_len(item);
+        self.reuse_empty_block(n, false);
         if self.blocks.front().is_none_or(|b| b.start < n) {
             self.blocks.push_front(Block::new(BLOCK.max(n), false));
         }
@@ -162,6 +178,10 @@ impl<T: Packed> PackedDeque<T> {
 
     /// Takes the front item.
     pub fn pop_front(&mut self) -> Option<T> {
+        if self.len == 0 {
+            // Perhaps one empty block kept for reuse, and nothing in it.
+            return None;
+        }
         let front = self.blocks.front()?;
         let n = read_len(&front.buf[front.start..]);
         let item = Self::read(&front.buf[front.start..front.start + n]);
@@ -169,7 +189,12 @@ impl<T: Packed> PackedDeque<T> {
         front.start += n;
         front.count -= 1;
         if front.count == 0 {
-            self.blocks.pop_front();
+            // When the queue is empty its last block stays, for the next message (`reuse_empty_block`): a queue that
+            // messages flow through empties after nearly every one, and allocating and zeroing 64 KiB each time cost
+            // 4 % of the gateway's instructions (callgrind).
+            if self.blocks.len() > 1 {
+                self.blocks.pop_front();
+            }
         }
         self.len -= 1;
         Some(item)
@@ -235,7 +260,7 @@ impl<T: Packed> PackedDeque<T> {
         Some(item)
     }
 
-    /// Takes every item, front to back.
+    /// Takes every item, front to back (the last block stays, empty, for what comes next).
     pub fn drain(&mut self) -> Vec<T> {
         let mut out = Vec::with_capacity(self.len);
         while let Some(item) = self.pop_front() {
@@ -320,7 +345,7 @@ mod tests {
         assert!(q.capacity() < expected / 2 + 2 * BLOCK);
         assert_eq!(q.drain(), items[1000..]);
         assert!(q.is_empty());
-        assert_eq!(q.capacity(), 0);
+        assert_eq!(q.capacity(), BLOCK, "an empty queue keeps one block");
         assert_eq!(q.pop_front(), None);
     }
 
