@@ -40,7 +40,8 @@ impl UnixSecs {
     }
 }
 
-/// One message's record. Kept small (56 octets, and its [`Strings`]): a million are held while a carrier is down.
+/// One message's record. Kept small (48 octets, 56 with its id in the store, and its [`Strings`]): a million are held
+/// while a carrier is down.
 #[derive(Clone, Debug)]
 pub struct Record {
     /// The submitting account.
