@@ -417,14 +417,18 @@ mod tests {
     use crate::queue::packed::Packed;
     use crate::queue::Queued;
 
-    #[test]
-    fn a_queued_message_gives_back_the_submit_it_was_made_from() {
-        let sm = SubmitSm {
+    fn submit(text: &'static [u8]) -> SubmitSm {
+        SubmitSm {
             source_addr: Address::new(Ton::ALPHANUMERIC, Npi::UNKNOWN, "ACME").unwrap(),
             dest_addr: Address::new(Ton::INTERNATIONAL, Npi::ISDN, "4917612345678").unwrap(),
-            short_message: OctetString::new(Bytes::from_static(b"hello")).unwrap(),
+            short_message: OctetString::new(Bytes::from_static(text)).unwrap(),
             ..SubmitSm::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_queued_message_gives_back_the_submit_it_was_made_from() {
+        let sm = submit(b"hello");
         let now = Instant::now();
         let m = Outgoing::new(
             MessageId(1),
@@ -439,12 +443,7 @@ mod tests {
 
     #[test]
     fn a_packed_message_unpacks_to_the_same_submit_and_fields() {
-        let sm = SubmitSm {
-            source_addr: Address::new(Ton::ALPHANUMERIC, Npi::UNKNOWN, "ACME").unwrap(),
-            dest_addr: Address::new(Ton::INTERNATIONAL, Npi::ISDN, "4917612345678").unwrap(),
-            short_message: OctetString::new(Bytes::from_static(b"your code is 1234")).unwrap(),
-            ..SubmitSm::default()
-        };
+        let sm = submit(b"your code is 1234");
         let now = Instant::now();
         let m = Outgoing::new(
             MessageId(u64::MAX - 3),
