@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use rand::Rng;
 use smpp::encoding::{split, ConcatMethod, TextEncoding};
@@ -65,6 +66,98 @@ pub enum LoadError {
     Gateway(io::Error),
 }
 
+impl Shared {
+    fn new(streams: usize, start: Instant) -> Shared {
+        Shared {
+            pending: DashMap::new(),
+            early_receipts: AtomicU64::new(0),
+            unmatched: AtomicU64::new(0),
+            counters: (0..streams).map(|_| Counters::default()).collect(),
+            last_receipt: AtomicU64::new(0),
+            start,
+        }
+    }
+
+    /// Accepted messages whose receipt has not come yet (the two counts are read apart, so this may be off by one
+    /// for a moment while binds match).
+    fn awaiting_receipt(&self) -> usize {
+        self.pending
+            .len()
+            .saturating_sub(self.early_receipts.load(Ordering::Relaxed) as usize)
+    }
+
+    /// Receipts that matched nothing: no id, a second receipt for an id, or a receipt whose resp never came.
+    fn unmatched_receipts(&self) -> u64 {
+        self.unmatched.load(Ordering::Relaxed) + self.early_receipts.load(Ordering::Relaxed)
+    }
+
+    /// A submit_sm_resp gave the gateway's `id` for a message of `stream` submitted at `sent`.
+    fn resp_read(&self, latency: &mut [StreamLatency], id: u64, stream: u8, sent: Instant) {
+        let early = match self.pending.entry(id) {
+            Entry::Occupied(mut e) => match *e.get() {
+                Pending::Resp { receipt_at } => {
+                    e.remove();
+                    self.early_receipts.fetch_sub(1, Ordering::Relaxed);
+                    Some(receipt_at)
+                }
+                // The gateway gave one id twice: the later resp stands.
+                Pending::Receipt { .. } => {
+                    e.insert(Pending::Receipt { sent, stream });
+                    None
+                }
+            },
+            Entry::Vacant(v) => {
+                v.insert(Pending::Receipt { sent, stream });
+                None
+            }
+        };
+        if let Some(receipt_at) = early {
+            self.receipted(latency, stream, sent, receipt_at);
+        }
+    }
+
+    /// A receipt for the gateway's `id` (`None`: it named none we can read) was read at `now`.
+    fn receipt_read(&self, latency: &mut [StreamLatency], id: Option<u64>, now: Instant) {
+        let Some(id) = id else {
+            self.unmatched.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let matched = match self.pending.entry(id) {
+            Entry::Occupied(e) => match *e.get() {
+                Pending::Receipt { sent, stream } => {
+                    e.remove();
+                    Some((sent, stream))
+                }
+                // A second receipt before the resp: the first one waits, this one is extra.
+                Pending::Resp { .. } => {
+                    self.unmatched.fetch_add(1, Ordering::Relaxed);
+                    None
+                }
+            },
+            Entry::Vacant(v) => {
+                v.insert(Pending::Resp { receipt_at: now });
+                self.early_receipts.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        };
+        if let Some((sent, stream)) = matched {
+            self.receipted(latency, stream, sent, now);
+        }
+    }
+
+    /// Counts a receipt matched to its message: submitted at `sent`, receipt read at `at`.
+    fn receipted(&self, latency: &mut [StreamLatency], stream: u8, sent: Instant, at: Instant) {
+        latency[usize::from(stream)]
+            .submit_to_receipt
+            .record(at.saturating_duration_since(sent));
+        self.counters[usize::from(stream)]
+            .receipts
+            .fetch_add(1, Ordering::Relaxed);
+        let since_start = at.saturating_duration_since(self.start).as_nanos() as u64;
+        self.last_receipt.fetch_max(since_start, Ordering::Relaxed);
+    }
+}
+
 /// Counters one stream shares across its binds, read by the progress line.
 #[derive(Debug, Default)]
 struct Counters {
@@ -89,13 +182,27 @@ impl Counters {
     }
 }
 
+/// One gateway id seen from one side only so far.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    /// Accepted (its submit_sm_resp read), waiting for its receipt: when it was submitted, and its stream.
+    Receipt { sent: Instant, stream: u8 },
+    /// Its receipt came first: it arrived on another bind of the account before this bind read the submit_sm_resp
+    /// that names the id (seen on a slowed machine, under valgrind). Matched when that resp is read.
+    Resp { receipt_at: Instant },
+}
+
 /// State every bind of a run shares: receipts for one stream's messages may arrive on any transceiver of the account.
 #[derive(Debug)]
 struct Shared {
-    /// Accepted messages awaiting their receipt: gateway id → (when submitted, stream index).
-    awaiting: DashMap<u64, (Instant, u8)>,
-    counters: Vec<Counters>,
+    /// Ids waiting for their other half, by gateway id. One map for both orders, so matching a resp and a receipt that
+    /// arrive at once on two binds happens under one shard lock.
+    pending: DashMap<u64, Pending>,
+    /// How many `pending` entries are receipts waiting for their resp.
+    early_receipts: AtomicU64,
+    /// Receipts that match nothing and never will: no id, or a second receipt for one id.
     unmatched: AtomicU64,
+    counters: Vec<Counters>,
     /// Nanoseconds from the start to the last receipt.
     last_receipt: AtomicU64,
     start: Instant,
@@ -413,7 +520,7 @@ async fn drive(
                             .and_then(|id| std::str::from_utf8(id.as_bytes()).ok())
                             .and_then(|id| u64::from_str_radix(id, 16).ok());
                         if let Some(id) = id {
-                            shared.awaiting.insert(id, (sent, plan.stream));
+                            shared.resp_read(&mut latency, id, plan.stream, sent);
                         }
                         counters.accepted.fetch_add(1, Ordering::Relaxed);
                     }
@@ -439,22 +546,7 @@ async fn drive(
                                 .receipted_message_id()
                                 .and_then(|id| std::str::from_utf8(id).ok())
                                 .and_then(|id| u64::from_str_radix(id, 16).ok());
-                            match id.and_then(|id| shared.awaiting.remove(&id)) {
-                                Some((_, (sent, stream))) => {
-                                    latency[usize::from(stream)]
-                                        .submit_to_receipt
-                                        .record(now.saturating_duration_since(sent));
-                                    shared.counters[usize::from(stream)]
-                                        .receipts
-                                        .fetch_add(1, Ordering::Relaxed);
-                                    let at = now.saturating_duration_since(shared.start).as_nanos()
-                                        as u64;
-                                    shared.last_receipt.fetch_max(at, Ordering::Relaxed);
-                                }
-                                None => {
-                                    shared.unmatched.fetch_add(1, Ordering::Relaxed);
-                                }
-                            }
+                            shared.receipt_read(&mut latency, id, now);
                             (
                                 CommandStatus::ESME_ROK,
                                 Body::DeliverSmResp(SubmitSmResp::new(COctetString::empty())),
@@ -518,13 +610,7 @@ pub async fn run(
         conns.push(connect(plan).await?);
     }
     let start = Instant::now();
-    let shared = Arc::new(Shared {
-        awaiting: DashMap::new(),
-        counters: (0..streams).map(|_| Counters::default()).collect(),
-        unmatched: AtomicU64::new(0),
-        last_receipt: AtomicU64::new(0),
-        start,
-    });
+    let shared = Arc::new(Shared::new(streams, start));
     let mut tasks = tokio::task::JoinSet::new();
     for (c, plan) in conns.into_iter().zip(plans) {
         tasks.spawn(drive(
@@ -562,11 +648,11 @@ pub async fn run(
             accepted - last_accepted,
             receipts - last_receipts,
             submitted - answered,
-            shared.awaiting.len(),
+            shared.awaiting_receipt(),
             if extra.is_empty() { "" } else { "  " },
         );
         (last_accepted, last_receipts) = (accepted, receipts);
-        if now >= submit_until && submitted == answered && shared.awaiting.is_empty() {
+        if now >= submit_until && submitted == answered && shared.awaiting_receipt() == 0 {
             drained.store(true, Ordering::Relaxed);
             break;
         }
@@ -614,7 +700,8 @@ pub async fn run(
         submit_window: scenario.duration,
         total,
         streams: reports,
-        unmatched_receipts: shared.unmatched.load(Ordering::Relaxed),
+        // Counted once every bind has stopped: an early receipt still waiting now never got its resp.
+        unmatched_receipts: shared.unmatched_receipts(),
         gateway: histograms
             .map(GatewayHistograms::snapshot)
             .unwrap_or_default(),
@@ -743,4 +830,66 @@ pub fn vm_kib(field: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{Shared, StreamLatency};
+
+    fn receipts(shared: &Shared) -> u64 {
+        shared.counters[0]
+            .receipts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_receipt_is_matched_whichever_of_it_and_the_resp_is_read_first() {
+        let t0 = Instant::now();
+        let shared = Shared::new(1, t0);
+        let mut latency = vec![StreamLatency::default(); 1];
+        // In order: the resp, then the receipt.
+        shared.resp_read(&mut latency, 1, 0, t0);
+        assert_eq!(shared.awaiting_receipt(), 1);
+        shared.receipt_read(&mut latency, Some(1), t0 + Duration::from_millis(100));
+        // The receipt first, read on another bind before this one read the resp naming its id.
+        shared.receipt_read(&mut latency, Some(2), t0 + Duration::from_millis(50));
+        assert_eq!(
+            shared.awaiting_receipt(),
+            0,
+            "an early receipt awaits its resp, not a receipt"
+        );
+        assert_eq!(shared.unmatched_receipts(), 1, "until its resp comes");
+        shared.resp_read(&mut latency, 2, 0, t0 + Duration::from_millis(10));
+        assert_eq!(receipts(&shared), 2);
+        assert_eq!(shared.unmatched_receipts(), 0);
+        assert_eq!(shared.pending.len(), 0);
+        // 100 ms for the first; 40 ms for the second (resp sent at 10 ms, receipt read at 50 ms).
+        let l = latency[0].submit_to_receipt.to_json();
+        assert_eq!(l["count"], 2);
+        assert!((l["p50_ms"].as_f64().unwrap() - 40.0).abs() < 0.1, "{l}");
+        assert!((l["max_ms"].as_f64().unwrap() - 100.0).abs() < 0.1, "{l}");
+    }
+
+    #[test]
+    fn receipts_without_an_id_or_twice_for_one_id_are_unmatched() {
+        let t0 = Instant::now();
+        let shared = Shared::new(1, t0);
+        let mut latency = vec![StreamLatency::default(); 1];
+        shared.receipt_read(&mut latency, None, t0);
+        shared.receipt_read(&mut latency, Some(7), t0);
+        shared.receipt_read(&mut latency, Some(7), t0);
+        assert_eq!(shared.unmatched_receipts(), 3);
+        shared.resp_read(&mut latency, 7, 0, t0);
+        assert_eq!(receipts(&shared), 1);
+        assert_eq!(shared.unmatched_receipts(), 2);
+        shared.receipt_read(&mut latency, Some(7), t0);
+        assert_eq!(
+            shared.unmatched_receipts(),
+            3,
+            "a third receipt after the match waits for a resp that never comes"
+        );
+        assert_eq!(shared.awaiting_receipt(), 0);
+    }
 }
