@@ -267,10 +267,11 @@ impl MessageStore {
     /// Records a newly accepted message.
     pub fn insert(&self, id: MessageId, record: Record) {
         let (mut shard, hash) = self.shard(id);
-        match shard.find_mut(hash, |e| e.id == id) {
-            Some(e) => e.record = record,
-            None => {
-                shard.insert_unique(hash, Box::new(Entry { id, record }), |e| hash_of(e.id));
+        // One probe finds the id or where it goes (ids come from a counter, so it is new but for a bug).
+        match shard.entry(hash, |e| e.id == id, |e| hash_of(e.id)) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().record = record,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(Box::new(Entry { id, record }));
             }
         }
     }
